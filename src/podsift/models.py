@@ -1,0 +1,94 @@
+"""The nouns of podsift: what parsers produce and what the store keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TranscriptLink:
+    """One `<podcast:transcript>` tag of an item: where a publisher's transcript lives."""
+
+    url: str
+    type: str  # MIME type as published: text/vtt, application/x-subrip, application/json, text/html...
+    language: str = ""
+    rel: str = ""  # "captions" marks a timed transcript made for display
+
+
+@dataclass(frozen=True)
+class Soundbite:
+    """A `<podcast:soundbite>`: a publisher's pick of a moment worth hearing."""
+
+    start: float
+    duration: float
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A `<podcast:person>`: a host or guest, with the name a transcript may use as speaker."""
+
+    name: str
+    role: str = "host"
+
+
+@dataclass
+class FeedItem:
+    """One episode as a feed describes it; `key` identifies it across fetches."""
+
+    guid: str
+    title: str
+    audio_url: str
+    audio_type: str = ""
+    audio_bytes: int = -1
+    published: datetime | None = None
+    duration: float = 0.0
+    description: str = ""
+    link: str = ""
+    transcripts: list[TranscriptLink] = field(default_factory=list)
+    soundbites: list[Soundbite] = field(default_factory=list)
+    persons: list[Person] = field(default_factory=list)
+
+
+@dataclass
+class Feed:
+    """A parsed feed: the show's own fields and its items, newest or oldest first as published."""
+
+    title: str
+    link: str = ""
+    description: str = ""
+    author: str = ""
+    image: str = ""
+    language: str = ""
+    new_url: str = ""  # itunes:new-feed-url or <redirect><newLocation>: the feed has moved
+    items: list[FeedItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A timed stretch of a transcript, at most one speaker's sentence or a publisher's cue."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str = ""
+
+
+@dataclass
+class Transcript:
+    """An episode's words with their times. `source` is "publisher" or "whisper"."""
+
+    segments: list[Segment]
+    source: str = "publisher"
+    format: str = ""  # vtt, srt, json, html or whisper
+    language: str = ""
+    model: str = ""  # the speech-to-text model, for whisper transcripts
+
+    @property
+    def duration(self) -> float:
+        return self.segments[-1].end if self.segments else 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
