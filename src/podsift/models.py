@@ -92,3 +92,45 @@ class Transcript:
     @property
     def text(self) -> str:
         return " ".join(s.text for s in self.segments)
+
+
+@dataclass
+class Show:
+    """A subscribed feed as stored, with what the last fetch learned."""
+
+    id: int
+    feed_url: str
+    title: str = ""
+    link: str = ""
+    description: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked_at: str | None = None
+    last_status: int | None = None
+    error: str | None = None
+    error_count: int = 0
+    paused: bool = False
+    episode_count: int = 0
+
+
+@dataclass
+class Episode:
+    """An episode as stored; `state` says which stage takes it next."""
+
+    id: int
+    show_id: int
+    guid: str
+    title: str
+    audio_url: str
+    state: str
+    published_at: datetime | None = None
+    duration: float = 0.0
+    description: str = ""
+    link: str = ""
+    audio_type: str = ""
+    audio_bytes: int = -1
+    transcript_links: list[TranscriptLink] = field(default_factory=list)
+    error: str | None = None
+    attempts: int = 0
+    audio_path: str | None = None
+    show_title: str = ""

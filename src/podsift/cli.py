@@ -1,0 +1,231 @@
+"""The `podsift` command. Each command is a thin shell over the stages: settings in, store open,
+stage called, result printed. Data goes to stdout, progress and messages to stderr."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import PodsiftError
+from .net import Fetcher
+from .parsers.opml import parse_opml, to_opml
+from .pipeline import Context, ScanReport, scan
+from .progress import Reporter, RichReporter
+from .render import clock, transcript_json, transcript_text, transcript_vtt
+from .settings import Settings, load_settings
+from .store import Store
+from .transcribe import WhisperTranscriber
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class PodsiftGroup(click.Group):
+    """Turns a PodsiftError into one clear line and exit status 1, instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PodsiftError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True)
+            sys.exit(1)
+
+
+@click.group(cls=PodsiftGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="podsift")
+def main():
+    """podsift watches your podcast feeds, transcribes new episodes on this machine and finds the
+    statements worth knowing.
+
+    Start with `podsift demo` to see it work on a bundled feed, then `podsift subscribe` to your
+    own shows (feed URLs or your podcast app's OPML export) and `podsift scan`.
+
+    Data lives in $PODSIFT_HOME (default: ~/.local/share/podsift on Linux); settings in
+    $PODSIFT_HOME/podsift.toml or PODSIFT_* environment variables (see the README).
+    """
+
+
+def _store(settings: Settings) -> Store:
+    return Store.open(settings.db_path)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+def subscribe(sources):
+    """Follow podcasts: feed URLs, or OPML files exported from a podcast app.
+
+    \b
+    podsift subscribe https://example.com/feed.xml
+    podsift subscribe subscriptions.opml
+    """
+    settings = load_settings()
+    feeds = _feeds_from(sources)
+    with _store(settings) as store:
+        recipient = store.local_recipient()
+        added = sum(store.subscribe(recipient, url, title)[1] for title, url in feeds)
+    err.print(f"Subscribed to {added} new feed(s) ({len(feeds) - added} already followed). "
+              "Next: `podsift scan`.")
+
+
+def _feeds_from(sources) -> list[tuple[str, str]]:
+    feeds, seen = [], set()
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            found = [("", source)]
+        elif Path(source).is_file():
+            try:
+                found = parse_opml(Path(source).read_bytes())
+            except PodsiftError as exc:
+                raise PodsiftError(f"{source}: {exc}") from None
+        else:
+            raise PodsiftError(f"{source!r} is neither an http(s) feed URL nor an OPML file that exists")
+        for title, url in found:
+            if url not in seen:
+                seen.add(url)
+                feeds.append((title, url))
+    return feeds
+
+
+@main.command()
+@click.argument("urls", nargs=-1, required=True)
+def unsubscribe(urls):
+    """Stop following feeds (by feed URL, as `podsift feeds` shows it).
+
+    Transcripts already made are kept: nothing is lost if you follow the show again."""
+    settings = load_settings()
+    with _store(settings) as store:
+        recipient = store.local_recipient()
+        for url in urls:
+            if store.unsubscribe(recipient, url):
+                err.print(f"Unsubscribed from {url}")
+            else:
+                err.print(f"You were not subscribed to {url}")
+
+
+@main.command()
+def feeds():
+    """List your subscriptions: title, episodes, last check and any error."""
+    settings = load_settings()
+    with _store(settings) as store:
+        shows = store.shows(store.local_recipient())
+    if not shows:
+        err.print("No subscriptions yet: `podsift subscribe URL` or `podsift subscribe subscriptions.opml`.")
+        return
+    table = Table("Title", "Episodes", "Last check", "Status", "Feed URL")
+    for show in shows:
+        status = ("[red]paused[/red] " if show.paused else "") + (
+            f"[red]{show.error}[/red]" if show.error else ("ok" if show.last_checked_at else "not checked yet"))
+        table.add_row(show.title or "(unknown until scanned)", str(show.episode_count),
+                      (show.last_checked_at or "never").replace("T", " ")[:16], status, show.feed_url)
+    out.print(table)
+
+
+@main.command("export-opml")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
+def export_opml(output):
+    """Write your subscriptions as OPML, for another podcast app or a backup."""
+    settings = load_settings()
+    with _store(settings) as store:
+        shows = store.shows(store.local_recipient())
+    data = to_opml([(s.title, s.feed_url) for s in shows])
+    if output:
+        Path(output).write_bytes(data)
+        err.print(f"Wrote {len(shows)} feed(s) to {output}")
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@main.command("scan")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="Also take episodes published on or after this date (YYYY-MM-DD). Without it a new feed "
+                   "gives its few most recent episodes, so a long back catalogue is not transcribed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def scan_command(since, quiet):
+    """Poll every feed, download new episodes and transcribe them.
+
+    Uses the publisher's transcript where the feed links one, speech-to-text otherwise.
+    Safe to interrupt: the next scan carries on where this one stopped."""
+    settings = load_settings()
+    report = run_scan(settings, since.replace(tzinfo=timezone.utc) if since else None, quiet)
+    print_report(report)
+
+
+def run_scan(settings: Settings, since: datetime | None, quiet: bool = False) -> ScanReport:
+    """Open the store, the network and the transcriber, and scan."""
+    reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
+    with _store(settings) as store, Fetcher(settings) as fetcher:
+        ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), reporter)
+        try:
+            return scan(ctx, since)
+        except KeyboardInterrupt:
+            err.print("Interrupted. Nothing is lost: `podsift scan` carries on from here.")
+            sys.exit(130)
+
+
+def print_report(report: ScanReport) -> None:
+    """The closing summary of a scan."""
+    feeds = report.feeds
+    table = Table("Scan", "", title="podsift scan", show_header=False)
+    table.add_row("feeds checked", str(len(feeds)))
+    table.add_row("unchanged (304)", str(sum(f.outcome == "unchanged" for f in feeds)))
+    table.add_row("feeds failed", str(sum(f.outcome == "failed" for f in feeds)))
+    table.add_row("new episodes", str(report.new_episodes))
+    table.add_row("publisher transcripts reused", str(report.reused))
+    table.add_row("episodes transcribed", str(report.transcribed))
+    table.add_row("episodes failed", str(len(report.failures)))
+    if report.deferred:
+        table.add_row("downloads deferred (cache full)", str(report.deferred))
+    table.add_row("audio transcribed", clock(report.audio_seconds))
+    table.add_row("wall time", f"{report.wall_seconds:.1f} s")
+    table.add_row("speed", f"{report.speed:.1f} audio s per wall s")
+    out.print(table)
+    problems = [(f.show.title or f.show.feed_url, f.message) for f in feeds if f.outcome == "failed"]
+    for what, why in problems + report.failures:
+        out.print(f"[red]failed[/red] {what}: {why}", markup=True)
+
+
+@main.command()
+@click.option("--state", multiple=True, help="Only episodes in this state (new, skipped, transcribed, failed...).")
+def episodes(state):
+    """List stored episodes with their id, state and show."""
+    settings = load_settings()
+    with _store(settings) as store:
+        rows = store.episodes(states=tuple(state), followed=True)
+    table = Table("Id", "Published", "Show", "Episode", "State")
+    for e in rows:
+        when = e.published_at.date().isoformat() if e.published_at else ""
+        state_text = f"failed ({e.attempts}x): {e.error}" if e.state == "failed" else e.state
+        table.add_row(str(e.id), when, e.show_title, e.title, state_text)
+    out.print(table)
+
+
+@main.command()
+@click.argument("episode")
+@click.option("--format", "fmt", type=click.Choice(["text", "vtt", "json"]), default="text", show_default=True)
+def transcript(episode, fmt):
+    """Print one episode's transcript. EPISODE is its id, guid or the start of its title."""
+    settings = load_settings()
+    with _store(settings) as store:
+        found = store.lookup_episode(episode)
+        text = store.transcript(found.id)
+    rendered = {"text": lambda: transcript_text(text), "vtt": lambda: transcript_vtt(text),
+                "json": lambda: transcript_json(found, text)}[fmt]()
+    sys.stdout.write(rendered)
+
+
+@main.command()
+@click.option("--home", type=click.Path(file_okay=False), help="Keep the demo's data here (default: a temporary folder).")
+def demo(home):
+    """Run podsift end to end on a small bundled podcast served on 127.0.0.1: no account, no internet.
+
+    Subscribes to the demo feed, scans it (one episode ships a publisher transcript, one is
+    transcribed on this machine) and prints what it found."""
+    from .demo import run_demo
+
+    run_demo(Path(home) if home else None, out, err)

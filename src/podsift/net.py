@@ -1,0 +1,213 @@
+"""The one module that talks to the network (httpx). Everything else works on bytes and files.
+
+Every request names podsift and its version, has a timeout and a size cap, follows at most
+MAX_REDIRECTS redirects (reporting whether they were all permanent, so the store can follow a
+moved feed), and is refused before connecting when its host resolves to a private, loopback or
+link-local address, unless `allow_private_networks` is set. At most `per_host` requests run at
+once against one host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from . import __version__
+from .errors import FetchError, HTTPStatusError
+from .settings import Settings
+
+USER_AGENT = f"podsift/{__version__} (self-hosted podcast digest; +https://pypi.org/project/podsift/)"
+MAX_REDIRECTS = 5
+CHUNK = 1 << 16
+Resolver = Callable[[str], list[str]]
+
+
+@dataclass
+class Response:
+    """A fetched body, or a 304 with no body."""
+
+    url: str  # where the body came from, after redirects
+    status: int
+    content: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # set when every redirect on the way was permanent (301/308)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def system_resolver(host: str) -> list[str]:
+    """The addresses the operating system gives for a host name."""
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    except socket.gaierror as exc:
+        raise FetchError(f"cannot resolve {host} ({exc.strerror}); check the URL's spelling") from None
+
+
+class Fetcher:
+    """An HTTP client with podsift's limits. Use as a context manager; safe to share between threads."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None,
+                 resolver: Resolver = system_resolver):
+        timeout = httpx.Timeout(settings.fetch.timeout, connect=min(10.0, settings.fetch.timeout))
+        self.client = httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=timeout,
+                                   follow_redirects=False, transport=transport,
+                                   limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+        self.settings = settings
+        self.resolver = resolver
+        self._hosts: dict[str, threading.Semaphore] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+
+    def get(self, url: str, max_bytes: int, etag: str | None = None,
+            last_modified: str | None = None) -> Response:
+        """GET a document (feed, transcript); conditional when validators are given."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        with self._open(url, headers) as (response, final_url, moved_to):
+            if response.status_code == 304:
+                return Response(final_url, 304, moved_to=moved_to)
+            body = b"".join(self._read(response, final_url, max_bytes))
+            return Response(final_url, response.status_code, body, response.headers.get("content-type", ""),
+                            response.headers.get("etag"), response.headers.get("last-modified"), moved_to)
+
+    def download(self, url: str, dest: Path, max_bytes: int,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
+        """Stream `url` to `dest` through a `.part` file, so that a crash leaves no half file behind."""
+        part = dest.with_name(dest.name + ".part")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self._open(url, {}) as (response, final_url, _):
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind in ("text/html", "application/xhtml+xml"):
+                raise FetchError(f"{final_url} is a web page ({kind}), not audio: the feed's enclosure "
+                                 "points at the wrong file; tell the publisher")
+            total = int(response.headers.get("content-length") or 0)
+            done = 0
+            try:
+                with open(part, "wb") as out:
+                    for chunk in self._read(response, final_url, max_bytes):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+                if total and done < total:
+                    raise FetchError(f"{final_url} ended after {done} of {total} bytes; podsift retries on the next scan")
+                os.replace(part, dest)
+            finally:
+                part.unlink(missing_ok=True)
+        return dest
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _open(self, url: str, headers: dict[str, str]):
+        return _Opened(self, url, headers)
+
+    def _send(self, url: str, headers: dict[str, str]):
+        """Send, following redirects by hand so that every hop passes the address check.
+
+        Returns (response, final URL, moved-to URL or None, the host slot still held)."""
+        permanent, current = True, url
+        for _ in range(MAX_REDIRECTS + 1):
+            slot = self._host_slot(self._check(current))
+            slot.acquire()
+            try:
+                response = self.client.send(self.client.build_request("GET", current, headers=headers), stream=True)
+            except httpx.HTTPError as exc:
+                slot.release()
+                raise FetchError(_explain(current, exc)) from None
+            if response.status_code not in (301, 302, 303, 307, 308):
+                if response.status_code >= 400:
+                    response.close()
+                    slot.release()
+                    raise HTTPStatusError(current, response.status_code)
+                return response, current, (current if permanent and current != url else None), slot
+            response.close()
+            slot.release()
+            location = response.headers.get("location", "")
+            if not location:
+                raise FetchError(f"{current} redirects without a Location; tell the publisher")
+            permanent = permanent and response.status_code in (301, 308)
+            current = urljoin(current, location)
+        raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times; check the URL in a browser")
+
+    def _read(self, response: httpx.Response, url: str, max_bytes: int):
+        declared = int(response.headers.get("content-length") or 0)
+        if declared > max_bytes:
+            raise FetchError(f"{url} is {declared // 1_000_000} MB, over the {max_bytes // 1_000_000} MB cap; "
+                             "raise [fetch] max_*_mb in podsift.toml if it is genuine")
+        size = 0
+        try:
+            for chunk in response.iter_bytes(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(f"{url} is larger than the {max_bytes // 1_000_000} MB cap; "
+                                     "raise [fetch] max_*_mb in podsift.toml if it is genuine")
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise FetchError(_explain(url, exc)) from None
+
+    def _check(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"{url!r} is not an http or https URL; podsift fetches only those")
+        host = parts.hostname
+        if not self.settings.allow_private_networks:
+            for address in self.resolver(host):
+                ip = ipaddress.ip_address(address.split("%", 1)[0])
+                if not ip.is_global or ip.is_multicast:
+                    raise FetchError(f"{host} is a private or local address ({ip}); podsift refuses those so that "
+                                     "a feed cannot reach into your network. Set allow_private_networks = true "
+                                     "(or PODSIFT_ALLOW_PRIVATE_NETWORKS=1) to allow it")
+        return host
+
+    def _host_slot(self, host: str) -> threading.Semaphore:
+        with self._lock:
+            if host not in self._hosts:
+                self._hosts[host] = threading.BoundedSemaphore(self.settings.scan.per_host)
+            return self._hosts[host]
+
+
+class _Opened:
+    """`with fetcher._open(url, headers) as (response, final_url, moved_to)`: closes the stream and
+    frees the host slot, which is held while the body is read."""
+
+    def __init__(self, fetcher: Fetcher, url: str, headers: dict[str, str]):
+        self.fetcher, self.url, self.headers = fetcher, url, headers
+
+    def __enter__(self):
+        self.response, final, moved, self.slot = self.fetcher._send(self.url, self.headers)
+        return self.response, final, moved
+
+    def __exit__(self, *exc):
+        self.response.close()
+        self.slot.release()
+
+
+def _explain(url: str, exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{url} timed out ({type(exc).__name__}); the server is slow or down; podsift retries on the next scan"
+    text = str(exc)
+    if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+        return f"{url}: TLS error ({text}); the server's certificate is not valid; tell the publisher"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {urlsplit(url).netloc} ({text}); check the URL, or try again later"
+    return f"{url}: {type(exc).__name__} ({text}); podsift retries on the next scan"

@@ -1,0 +1,236 @@
+"""The whole scan in one screen: poll feeds -> publisher transcripts -> download audio while
+transcribing what has arrived. Each step takes episodes in one state from the store and moves
+them to the next, so a crash or Ctrl-C anywhere resumes from the store on the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import PodsiftError
+from .fetch import best_transcript_links, download_audio, fetch_transcript, fits_in_cache
+from .models import Episode
+from .net import Fetcher
+from .progress import Reporter
+from .scan import FeedResult, apply_feed, fetch_feed, record_failure
+from .settings import Settings
+from .store import Store
+from .transcribe import Transcriber
+
+EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class ScanReport:
+    """What a scan did, for the closing summary."""
+
+    feeds: list[FeedResult] = field(default_factory=list)
+    reused: int = 0  # episodes whose publisher transcript was used
+    transcribed: int = 0  # episodes transcribed from audio
+    deferred: int = 0  # downloads left for the next scan because the audio cache is full
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+    audio_seconds: float = 0.0  # audio transcribed by speech-to-text
+    transcribe_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    @property
+    def new_episodes(self) -> int:
+        return sum(f.new_episodes for f in self.feeds)
+
+    @property
+    def speed(self) -> float:
+        """Audio seconds transcribed per wall-clock second of the whole scan."""
+        return self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
+
+@dataclass
+class Context:
+    """What every step of a scan needs."""
+
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+    transcriber: Transcriber
+    reporter: Reporter = field(default_factory=Reporter)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
+    """Poll every followed feed, then bring every queued episode to 'transcribed'."""
+    started, report = time.perf_counter(), ScanReport()
+    try:
+        report.feeds = poll_feeds(ctx, since)
+        ctx.store.requeue(("skipped", "failed") if since else ("failed",), since or EPOCH,
+                          ctx.settings.scan.max_attempts)
+        needs_audio = reuse_publisher_transcripts(ctx, report)
+        download_and_transcribe(ctx, needs_audio, report)
+    finally:
+        ctx.stop.set()  # tells download threads to give up when Ctrl-C or an error ends the scan
+        report.wall_seconds = time.perf_counter() - started
+        ctx.reporter.close()
+    return report
+
+
+def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
+    """Fetch every followed, unpaused feed in parallel; store each result as it arrives."""
+    shows = [s for s in ctx.store.shows() if not s.paused]
+    ctx.reporter.start("Feeds", len(shows))
+    results = []
+    with ThreadPoolExecutor(ctx.settings.scan.feed_workers, thread_name_prefix="feed") as pool:
+        futures = {pool.submit(fetch_feed, ctx.fetcher, show, ctx.settings): show for show in shows}
+        for future in _as_completed(futures, ctx.stop):
+            show = futures[future]
+            try:
+                result = apply_feed(ctx.store, show, future.result(), ctx.settings, since)
+            except PodsiftError as exc:
+                result = record_failure(ctx.store, show, str(exc), getattr(exc, "status", 0))
+            if result.message:
+                ctx.reporter.note(f"{show.title or show.feed_url}: {result.message}")
+            results.append(result)
+            ctx.reporter.advance("Feeds")
+    return results
+
+
+def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episode]:
+    """Store the publisher's transcript of every queued episode that has one; return the rest."""
+    queued = ctx.store.episodes(states=("new",), followed=True)
+    language = ctx.settings.transcribe.language
+    with_links = [e for e in queued if best_transcript_links(e.transcript_links, language)]
+    needs_audio = [e for e in queued if not best_transcript_links(e.transcript_links, language)]
+    if not with_links:
+        return needs_audio
+    ctx.reporter.start("Transcripts", len(with_links))
+    with ThreadPoolExecutor(ctx.settings.scan.feed_workers, thread_name_prefix="transcript") as pool:
+        futures = {pool.submit(timed_call, fetch_transcript, ctx.fetcher, e, ctx.settings): e for e in with_links}
+        for future in _as_completed(futures, ctx.stop):
+            episode = futures[future]
+            try:
+                transcript, seconds = future.result()
+                ctx.store.save_transcript(episode.id, transcript, seconds)
+                report.reused += 1
+            except PodsiftError as exc:
+                ctx.reporter.note(f"{episode.title}: publisher transcript unusable ({exc}); transcribing the audio")
+                needs_audio.append(episode)
+            ctx.reporter.advance("Transcripts")
+    return needs_audio
+
+
+def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanReport) -> None:
+    """Download audio in worker threads while this thread transcribes each file as it lands."""
+    ready = _resume_downloaded(ctx)
+    pending = sorted(queued, key=lambda e: e.published_at or EPOCH)
+    total = sum(e.duration for e in pending + [e for e, _ in ready])
+    ctx.reporter.start("Downloads", len(pending))
+    ctx.reporter.start("Transcribing", round(total), "audio s")
+    with ThreadPoolExecutor(ctx.settings.scan.download_workers, thread_name_prefix="download") as pool:
+        running: dict[Future, Episode] = {}
+        try:
+            while True:
+                _submit_downloads(ctx, pool, pending, running)
+                if ready:
+                    _transcribe_one(ctx, *ready.pop(0), report)
+                    continue
+                if not running:
+                    break
+                done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    ready += _downloaded(ctx, running.pop(future), future, report)
+        except BaseException:
+            ctx.stop.set()  # before the pool waits for its threads: they abort at their next chunk
+            raise
+    report.deferred = len(pending)
+    if pending:
+        ctx.reporter.note(f"{len(pending)} downloads wait for room in the audio cache ([audio] cache_mb)")
+
+
+def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
+    """Audio an earlier, interrupted scan downloaded but did not transcribe."""
+    ready = []
+    for episode in ctx.store.episodes(states=("downloaded",)):
+        path = Path(episode.audio_path or "")
+        if episode.audio_path and path.exists():
+            ready.append((episode, path))
+        else:
+            ctx.store.set_state(episode.id, "new")
+    return ready
+
+
+def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict) -> None:
+    while pending and len(running) < ctx.settings.scan.download_workers:
+        reserved = sum(max(e.audio_bytes, 0) for e in running.values())
+        if not fits_in_cache(ctx.settings, pending[0], reserved):
+            return
+        episode = pending.pop(0)
+        running[pool.submit(download_audio, ctx.fetcher, episode, ctx.settings, _stopper(ctx.stop))] = episode
+
+
+def _downloaded(ctx: Context, episode: Episode, future: Future, report: ScanReport) -> list[tuple[Episode, Path]]:
+    ctx.reporter.advance("Downloads")
+    try:
+        path = future.result()
+    except PodsiftError as exc:
+        _fail(ctx, episode, f"download failed: {exc}", report)
+        return []
+    ctx.store.set_state(episode.id, "downloaded", audio_path=str(path))
+    return [(episode, path)]
+
+
+def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanReport) -> None:
+    done = [0.0]
+
+    def progress(seconds: float) -> None:
+        ctx.reporter.advance("Transcribing", seconds - done[0])
+        done[0] = seconds
+
+    try:
+        transcript, seconds = timed_call(ctx.transcriber.transcribe, path, progress)
+    except PodsiftError as exc:
+        _fail(ctx, episode, f"transcription failed: {exc}", report)
+        return
+    if not episode.duration:
+        ctx.reporter.grow("Transcribing", transcript.duration)
+    ctx.store.save_transcript(episode.id, transcript, seconds)
+    report.transcribed += 1
+    report.audio_seconds += transcript.duration
+    report.transcribe_seconds += seconds
+    if not ctx.settings.audio.keep:
+        path.unlink(missing_ok=True)
+
+
+def _fail(ctx: Context, episode: Episode, reason: str, report: ScanReport) -> None:
+    ctx.store.fail(episode.id, reason)
+    report.failures.append((f"{episode.show_title}: {episode.title}", reason))
+    ctx.reporter.note(f"{episode.title}: {reason}")
+
+
+def _stopper(stop: threading.Event):
+    """A download progress callback that aborts the download once the scan is stopping."""
+    def check(done: int, total: int) -> None:
+        if stop.is_set():
+            raise PodsiftError("scan interrupted; the download restarts on the next scan")
+    return check
+
+
+def timed_call(fn, *args):
+    """Call `fn(*args)`; return its result and the seconds it took."""
+    started = time.perf_counter()
+    return fn(*args), time.perf_counter() - started
+
+
+def _as_completed(futures: dict[Future, object], stop: threading.Event):
+    """Futures as they finish; on Ctrl-C, the ones not started are cancelled."""
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            yield from done
+    except BaseException:
+        stop.set()
+        for future in pending:
+            future.cancel()
+        raise

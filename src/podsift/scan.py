@@ -1,0 +1,92 @@
+"""Stage 1, scan: poll every followed feed and record its new episodes as 'new' in the store.
+
+`fetch_feed` runs in worker threads (network only); `apply_feed` runs on the store's thread.
+A feed that fails records its error and leaves every other feed alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from .errors import PodsiftError
+from .models import Feed, FeedItem, Show
+from .net import Fetcher, Response
+from .parsers.feed import parse_feed
+from .settings import Settings
+from .store import Store
+
+
+@dataclass
+class FeedResult:
+    """What polling one feed found."""
+
+    show: Show
+    outcome: str  # "updated", "unchanged" or "failed"
+    new_episodes: int = 0
+    message: str = ""  # the error, or a warning about a damaged but readable feed
+
+
+def fetch_feed(fetcher: Fetcher, show: Show, settings: Settings) -> Response:
+    """Conditional GET of a feed: a 304 comes back with no body and costs no parsing."""
+    return fetcher.get(show.feed_url, settings.fetch.max_feed_mb * 1_000_000, show.etag, show.last_modified)
+
+
+def apply_feed(store: Store, show: Show, response: Response, settings: Settings,
+               since: datetime | None = None) -> FeedResult:
+    """Parse a fetched feed and store its episodes; the show's validators are saved only on success."""
+    if response.not_modified:
+        store.record_fetch(show.id, 304)
+        return FeedResult(show, "unchanged")
+    try:
+        result = parse_feed(response.content, response.url)
+    except PodsiftError as exc:
+        return record_failure(store, show, str(exc), response.status)
+    feed = result.feed
+    with store.transaction():
+        first_scan = not store.has_episodes(show.id)
+        new = store_items(store, show.id, feed, settings, since, first_scan)
+        store.update_show_details(show.id, feed.title, feed.link, feed.description, feed.author,
+                                  feed.image, feed.language)
+        store.record_fetch(show.id, response.status, response.etag, response.last_modified)
+        moved = response.moved_to or feed.new_url
+        if moved and moved != show.feed_url:
+            store.move_show(show.id, moved)
+    return FeedResult(show, "updated", new, result.warning)
+
+
+def record_failure(store: Store, show: Show, message: str, status: int = 0) -> FeedResult:
+    """Remember why a feed failed, for `podsift feeds`; the next scan tries it again."""
+    store.record_fetch(show.id, status, error=message)
+    return FeedResult(show, "failed", message=message)
+
+
+def store_items(store: Store, show_id: int, feed: Feed, settings: Settings,
+                since: datetime | None, first_scan: bool) -> int:
+    """Add the feed's unseen items; return how many were queued for transcription."""
+    wanted = _wanted(feed.items, settings, since, first_scan)
+    queued = 0
+    for item in feed.items:
+        existing = store.find_episode(show_id, item.guid, item.audio_url)
+        if existing is not None:
+            store.refresh_episode(existing, item)
+            continue
+        state = "new" if id(item) in wanted else "skipped"
+        store.add_episode(show_id, item, state)
+        queued += state == "new"
+    return queued
+
+
+def _wanted(items: list[FeedItem], settings: Settings, since: datetime | None, first_scan: bool) -> set[int]:
+    """The items a scan takes: those published since `since`, else the recent ones.
+
+    A feed seen for the first time gives only its `first_scan_max` newest recent items, so that
+    subscribing to a show with 500 episodes does not queue 500 transcriptions."""
+    if since is not None:
+        return {id(i) for i in items if i.published is None or i.published >= since}
+    cutoff = datetime.now(timezone.utc) - timedelta(days=settings.scan.first_scan_days)
+    recent = [i for i in items if i.published is None or i.published >= cutoff]
+    if first_scan:
+        epoch = datetime.min.replace(tzinfo=timezone.utc)
+        recent = sorted(recent, key=lambda i: i.published or epoch, reverse=True)[: settings.scan.first_scan_max]
+    return {id(i) for i in recent}

@@ -1,0 +1,79 @@
+"""Sentence-level spans with their own times, from cues or from timed words.
+
+Publishers cut transcripts into display cues that break mid-sentence, and speech-to-text gives
+segments of up to 30 s; insights need the second a sentence starts. Cues are split into words
+whose times are interpolated by character position inside the cue, words are joined into
+sentences, and a sentence never crosses a change of speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .models import Segment
+
+ABBREVIATIONS = {
+    "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "inc.", "ltd.",
+    "jr.", "sr.", "no.", "approx.", "u.s.", "u.k.", "a.m.", "p.m.", "mt.", "fig.",
+}
+SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+MAX_WORDS = 80  # a run-on sentence is cut here so that no span is longer than an insight
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word with its times and speaker."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str = ""
+
+
+def words_of(segments: list[Segment]) -> list[Word]:
+    """Words of cue-level segments, each timed by where it falls in its cue's text."""
+    words = []
+    for seg in segments:
+        tokens = seg.text.split()
+        total = sum(len(t) + 1 for t in tokens) or 1
+        span, offset = seg.end - seg.start, 0
+        for token in tokens:
+            start = seg.start + span * offset / total
+            offset += len(token) + 1
+            words.append(Word(round(start, 3), round(seg.start + span * offset / total, 3), token, seg.speaker))
+    return words
+
+
+def sentences(words: list[Word]) -> list[Segment]:
+    """Join timed words into sentence segments: split after end punctuation or a speaker change."""
+    out: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        if current and (word.speaker != current[-1].speaker or len(current) >= MAX_WORDS):
+            out.append(_segment(current))
+            current = []
+        current.append(word)
+        if _ends_sentence(word.text):
+            out.append(_segment(current))
+            current = []
+    if current:
+        out.append(_segment(current))
+    return out
+
+
+def split_segments(segments: list[Segment]) -> list[Segment]:
+    """Cue-level segments to sentence-level ones."""
+    return sentences(words_of(segments))
+
+
+def _ends_sentence(token: str) -> bool:
+    if not SENTENCE_END.search(token):
+        return False
+    bare = token.lower().strip("\"'”’)]")
+    return bare not in ABBREVIATIONS and not re.fullmatch(r"(?:[a-z]\.){2,}", bare)
+
+
+def _segment(words: list[Word]) -> Segment:
+    text = " ".join(w.text.strip() for w in words if w.text.strip())
+    return Segment(words[0].start, max(words[-1].end, words[0].start), text, words[0].speaker)
