@@ -49,6 +49,9 @@ def main():
     Data lives in $PODSIFT_HOME (default: ~/.local/share/podsift on Linux); settings in
     $PODSIFT_HOME/podsift.toml or PODSIFT_* environment variables (see the README).
     """
+    for console in (out, err):
+        if not console.is_terminal:  # piped or captured: keep URLs whole rather than wrapped at 80 columns
+            console.width = 200
 
 
 def _store(settings: Settings) -> Store:
@@ -207,7 +210,8 @@ def episodes(state):
 
 @main.command()
 @click.argument("episode")
-@click.option("--format", "fmt", type=click.Choice(["text", "vtt", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "vtt", "json"]), default="text", show_default=True,
+              help="text: a line a sentence with its time; vtt: WebVTT captions; json: segments with speakers.")
 def transcript(episode, fmt):
     """Print one episode's transcript. EPISODE is its id, guid or the start of its title."""
     settings = load_settings()

@@ -81,7 +81,7 @@ class WhisperTranscriber:
                                                  batch_size=s.batch_size, word_timestamps=True)
             words = []
             for segment in segments:
-                words += [Word(w.start, w.end, w.word.strip()) for w in segment.words or [] if w.word.strip()]
+                words += [Word(float(w.start), float(w.end), w.word.strip()) for w in segment.words or [] if w.word.strip()]
                 if progress:
                     progress(segment.end)
         except (OSError, ValueError, RuntimeError) as exc:

@@ -1,0 +1,153 @@
+"""Shared test fixtures: a home per test, a real HTTP server on 127.0.0.1, and speech made here.
+
+Nothing leaves the machine: feeds and audio are served from a temporary folder on loopback,
+and the audio is spoken by espeak-ng and encoded by ffmpeg at test time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import hashlib
+import shutil
+import subprocess
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from podsift.settings import load_settings
+from podsift.transcribe import WhisperTranscriber
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own PODSIFT_HOME and no PODSIFT_* settings from the outside."""
+    for name in list(__import__("os").environ):
+        if name.startswith("PODSIFT_"):
+            monkeypatch.delenv(name)
+    path = tmp_path / "home"
+    monkeypatch.setenv("PODSIFT_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def settings(home):
+    """Settings for a test: loopback allowed, since every test server lives there."""
+    return dataclasses.replace(load_settings(home), allow_private_networks=True)
+
+
+class Server:
+    """A static file server with ETags, per-path status overrides and a request log."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.status: dict[str, int] = {}  # path -> status to answer instead of the file
+        self.headers: dict[str, dict[str, str]] = {}  # path -> extra response headers
+        self.requests: list[tuple[str, str]] = []  # (path, If-None-Match or "")
+        self.agents: list[str] = []  # User-Agent of each request
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def hits(self, path: str) -> int:
+        return sum(p == path for p, _ in self.requests)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: Server
+
+    def do_GET(self):
+        state = self.server_state
+        path = self.path.split("?", 1)[0]
+        state.requests.append((path, self.headers.get("If-None-Match", "")))
+        state.agents.append(self.headers.get("User-Agent", ""))
+        if path in state.status:
+            return self._reply(state.status[path], b"", state.headers.get(path, {}))
+        file = state.root / path.lstrip("/")
+        if not file.is_file():
+            return self._reply(404, b"not found", {})
+        body = file.read_bytes()
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        extra = {"ETag": etag, **state.headers.get(path, {})}
+        if self.headers.get("If-None-Match") == etag:
+            return self._reply(304, b"", extra)
+        kind = {".xml": "application/rss+xml", ".mp3": "audio/mpeg", ".vtt": "text/vtt",
+                ".json": "application/json", ".srt": "application/x-subrip"}.get(file.suffix, "application/octet-stream")
+        self._reply(200, body, {"Content-Type": kind, **extra})
+
+    def _reply(self, status, body, headers):
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status != 304:
+            self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path / "www")
+    srv.root.mkdir()
+    yield srv
+    srv.close()
+
+
+def speak(text: str, mp3: Path, voice: str = "en-us") -> Path:
+    """Speak `text` with espeak-ng and encode it as MP3 with ffmpeg."""
+    wav = mp3.with_suffix(".wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(wav), text], check=True)
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(wav), "-ac", "1", "-b:a", "32k", str(mp3)], check=True)
+    wav.unlink()
+    return mp3
+
+
+SENTENCES = [
+    "Octopuses have three hearts and blue blood.",
+    "Honey never spoils because it holds almost no water.",
+    "A day on Venus is longer than its year.",
+    "Bananas are berries, but strawberries are not.",
+]
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> list[Path]:
+    """Four short spoken MP3s, made once per test session."""
+    if not (shutil.which("espeak-ng") and shutil.which("ffmpeg")):
+        pytest.fail("espeak-ng and ffmpeg are needed: apt-get install espeak-ng ffmpeg (see .ci/run)")
+    folder = tmp_path_factory.mktemp("clips")
+    return [speak(text, folder / f"clip{i}.mp3") for i, text in enumerate(SENTENCES)]
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """The real default transcriber, loaded once per session."""
+    return WhisperTranscriber(load_settings(Path("/nonexistent")).transcribe)
+
+
+def rss(title: str, items: list[dict]) -> str:
+    """A feed: each item dict has guid, title, audio (URL) and optional published, transcript, type."""
+    body = []
+    for it in items:
+        published = it.get("published") or datetime.now(timezone.utc) - timedelta(hours=1)
+        transcript = (f'<podcast:transcript url="{escape(it["transcript"])}" type="{it.get("type", "text/vtt")}"/>'
+                      if it.get("transcript") else "")
+        guid = f"<guid>{escape(it['guid'])}</guid>" if it.get("guid") else ""
+        body.append(f"<item><title>{escape(it['title'])}</title>{guid}"
+                    f"<pubDate>{email.utils.format_datetime(published)}</pubDate>"
+                    f'<enclosure url="{escape(it["audio"])}" type="audio/mpeg"/>{transcript}</item>')
+    return ('<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+            f"<channel><title>{escape(title)}</title>{''.join(body)}</channel></rss>")

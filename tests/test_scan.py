@@ -1,0 +1,227 @@
+"""Scanning end to end against a real HTTP server on loopback, with real speech-to-text."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from podsift.net import Fetcher
+from podsift.pipeline import Context, scan
+from podsift.store import Store
+
+from conftest import rss
+
+VTT = b"""WEBVTT
+
+00:00:00.000 --> 00:00:04.000
+<v Ada>Glass is not a slow liquid. Old windows are thicker at the bottom
+
+00:00:04.000 --> 00:00:07.500
+<v Ada>because of how they were made, not because they flowed.
+"""
+
+
+class Counting:
+    """Wraps the real transcriber to count calls, and can stop the scan like Ctrl-C would."""
+
+    def __init__(self, inner, interrupt_after: int | None = None):
+        self.inner, self.calls, self.interrupt_after = inner, [], interrupt_after
+        self.name = inner.name
+
+    def transcribe(self, audio, progress=None):
+        if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
+            raise KeyboardInterrupt
+        self.calls.append(audio.name)
+        return self.inner.transcribe(audio, progress)
+
+
+def run_scan(settings, transcriber, since=None):
+    with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
+        return scan(Context(settings, store, fetcher, transcriber), since)
+
+
+def subscribe(settings, *urls):
+    with Store.open(settings.db_path) as store:
+        for url in urls:
+            store.subscribe(store.local_recipient(), url)
+
+
+def publish(server, clips, name="show", count=2, extra=None):
+    """Put `count` clips and a feed listing them on the server; returns the feed URL."""
+    items = []
+    for i in range(count):
+        shutil.copy(clips[i], server.root / f"{name}{i}.mp3")
+        items.append({"guid": f"{name}-{i}", "title": f"{name} episode {i}", "audio": f"{server.url}/{name}{i}.mp3",
+                      **(extra or {}).get(i, {})})
+    (server.root / f"{name}.xml").write_text(rss(name.title(), items))
+    return f"{server.url}/{name}.xml"
+
+
+def states(settings):
+    with Store.open(settings.db_path) as store:
+        return {e.guid: (e.state, e.error) for e in store.episodes()}
+
+
+def test_scan_transcribes_new_episodes_with_sentence_times(settings, server, clips, whisper):
+    subscribe(settings, publish(server, clips))
+    report = run_scan(settings, whisper)
+    assert report.transcribed == 2 and report.new_episodes == 2 and not report.failures
+    assert report.audio_seconds > 3 and report.speed > 0
+    with Store.open(settings.db_path) as store:
+        episode = store.lookup_episode("show-1")
+        transcript = store.transcript(episode.id)
+    assert transcript.source == "whisper"
+    assert "spoils" in transcript.text.lower()
+    assert transcript.segments[0].start < 1.0 < transcript.segments[-1].end
+    assert not list(settings.audio_dir.glob("*")), "audio is deleted once transcribed"
+
+
+def test_publisher_transcript_is_used_instead_of_speech_to_text(settings, server, clips, whisper):
+    (server.root / "t.vtt").write_bytes(VTT)
+    url = publish(server, clips, extra={0: {"transcript": f"{server.url}/t.vtt"}})
+    subscribe(settings, url)
+    counting = Counting(whisper)
+    report = run_scan(settings, counting)
+    assert report.reused == 1 and report.transcribed == 1
+    assert len(counting.calls) == 1
+    assert server.hits("/show0.mp3") == 0, "no audio download when the publisher's transcript is used"
+    with Store.open(settings.db_path) as store:
+        transcript = store.transcript(store.lookup_episode("show-0").id)
+    assert transcript.source == "publisher"
+    assert [s.text for s in transcript.segments] == [
+        "Glass is not a slow liquid.",
+        "Old windows are thicker at the bottom because of how they were made, not because they flowed."]
+    assert transcript.segments[1].speaker == "Ada"
+    # "Glass is not a slow liquid. " is 28 of the first cue's 66 characters: 4 s * 28/66 = 1.7 s.
+    assert 1.6 < transcript.segments[1].start < 1.8
+
+
+def test_broken_publisher_transcript_falls_back_to_audio(settings, server, clips, whisper):
+    (server.root / "t.vtt").write_bytes(b"this is not a transcript")
+    subscribe(settings, publish(server, clips, count=1, extra={0: {"transcript": f"{server.url}/t.vtt"}}))
+    report = run_scan(settings, whisper)
+    assert report.reused == 0 and report.transcribed == 1
+    assert states(settings)["show-0"][0] == "transcribed"
+
+
+def test_unchanged_feed_costs_a_304_and_no_parsing(settings, server, clips, whisper):
+    subscribe(settings, publish(server, clips, count=1))
+    run_scan(settings, whisper)
+    second = run_scan(settings, whisper)
+    assert [f.outcome for f in second.feeds] == ["unchanged"]
+    assert server.requests[-1][1], "the second fetch sends If-None-Match"
+    assert second.new_episodes == 0 and second.transcribed == 0
+
+
+def test_missing_enclosure_fails_that_episode_only_and_is_retried(settings, server, clips, whisper):
+    subscribe(settings, publish(server, clips))
+    server.status["/show1.mp3"] = 404
+    report = run_scan(settings, whisper)
+    assert report.transcribed == 1
+    state, error = states(settings)["show-1"]
+    assert state == "failed" and "HTTP 404" in error and "retries on the next scan" in error
+    assert report.failures and "show episode 1" in report.failures[0][0]
+
+    del server.status["/show1.mp3"]
+    again = run_scan(settings, whisper)
+    assert again.transcribed == 1
+    assert states(settings)["show-1"] == ("transcribed", None)
+
+
+def test_retries_stop_after_max_attempts(settings, server, clips, whisper):
+    import dataclasses
+    settings = dataclasses.replace(settings, scan=dataclasses.replace(settings.scan, max_attempts=2))
+    subscribe(settings, publish(server, clips, count=1))
+    server.status["/show0.mp3"] = 404
+    for _ in range(3):
+        run_scan(settings, whisper)
+    assert server.hits("/show0.mp3") == 2
+    with Store.open(settings.db_path) as store:
+        assert store.lookup_episode("show-0").attempts == 2
+
+
+def test_malformed_feed_fails_alone(settings, server, clips, whisper):
+    good = publish(server, clips, count=1)
+    (server.root / "bad.xml").write_bytes(b"<html><body>Moved to our new site!</body></html>")
+    (server.root / "junk.xml").write_bytes(b"\x00\x01 not xml at all <<<")
+    subscribe(settings, f"{server.url}/bad.xml", good, f"{server.url}/junk.xml")
+    report = run_scan(settings, whisper)
+    outcomes = {f.show.feed_url.rsplit("/", 1)[1]: (f.outcome, f.message) for f in report.feeds}
+    assert outcomes["show.xml"][0] == "updated"
+    assert outcomes["bad.xml"][0] == "failed" and "web page, not a podcast feed" in outcomes["bad.xml"][1]
+    assert outcomes["junk.xml"][0] == "failed" and "not XML" in outcomes["junk.xml"][1]
+    assert report.transcribed == 1
+    with Store.open(settings.db_path) as store:
+        errors = {s.feed_url.rsplit("/", 1)[1]: s.error for s in store.shows()}
+    assert errors["show.xml"] is None and "web page" in errors["bad.xml"]
+
+
+def test_interrupted_scan_resumes_without_transcribing_twice(settings, server, clips, whisper):
+    subscribe(settings, publish(server, clips, count=3))
+    first = Counting(whisper, interrupt_after=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_scan(settings, first)
+    assert sorted(s for s, _ in states(settings).values()).count("transcribed") == 1
+
+    second = Counting(whisper)
+    report = run_scan(settings, second)
+    assert report.transcribed == 2
+    assert len(second.calls) == 2 and not set(second.calls) & set(first.calls)
+    assert all(state == "transcribed" for state, _ in states(settings).values())
+
+
+def test_first_scan_takes_only_recent_episodes_and_since_widens_it(settings, server, clips, whisper):
+    old = datetime.now(timezone.utc) - timedelta(days=40)
+    items = {i: {"published": old - timedelta(days=i)} for i in range(2)}
+    subscribe(settings, publish(server, clips, count=4, extra=items))
+    report = run_scan(settings, whisper)
+    assert report.transcribed == 2  # episodes 2 and 3: recent; 0 and 1: back catalogue
+    assert states(settings)["show-0"][0] == "skipped"
+
+    since = old - timedelta(days=1, hours=1)
+    wider = run_scan(settings, whisper, since=since)
+    assert wider.transcribed == 2
+    assert all(state == "transcribed" for state, _ in states(settings).values())
+
+
+def test_republished_items_and_changed_guids_make_no_duplicates(settings, server, clips, whisper):
+    url = publish(server, clips, count=2)
+    subscribe(settings, url)
+    run_scan(settings, whisper)
+    # The publisher re-publishes item 0 under a new guid and repeats item 1 twice.
+    items = [{"guid": "brand-new-guid", "title": "show episode 0 (remastered title)", "audio": f"{server.url}/show0.mp3"},
+             {"guid": "show-1", "title": "show episode 1", "audio": f"{server.url}/show1.mp3"},
+             {"guid": "show-1", "title": "show episode 1", "audio": f"{server.url}/show1.mp3"}]
+    (server.root / "show.xml").write_text(rss("Show", items))
+    report = run_scan(settings, whisper)
+    assert report.new_episodes == 0 and report.transcribed == 0
+    with Store.open(settings.db_path) as store:
+        episodes = store.episodes()
+    assert len(episodes) == 2
+    assert {e.title for e in episodes} == {"show episode 0 (remastered title)", "show episode 1"}
+
+
+def test_an_episode_is_transcribed_once_for_every_follower(settings, server, clips, whisper):
+    url = publish(server, clips, count=1)
+    with Store.open(settings.db_path) as store:
+        store.subscribe(store.local_recipient(), url)
+        other = store.conn.execute("INSERT INTO recipients (email, created_at) VALUES ('b@example.com', 'now')").lastrowid
+        store.subscribe(other, url)
+    counting = Counting(whisper)
+    run_scan(settings, counting)
+    assert len(counting.calls) == 1
+    with Store.open(settings.db_path) as store:
+        assert len(store.episodes()) == 1 and len(store.shows()) == 1
+
+
+def test_permanent_redirect_moves_the_feed(settings, server, clips, whisper):
+    url = publish(server, clips, count=1)
+    server.status["/old.xml"] = 301
+    server.headers["/old.xml"] = {"Location": url}
+    subscribe(settings, f"{server.url}/old.xml")
+    report = run_scan(settings, whisper)
+    assert report.transcribed == 1
+    with Store.open(settings.db_path) as store:
+        assert [s.feed_url for s in store.shows()] == [url]
