@@ -11,7 +11,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 shared=${SHARED:-$repo/../shared/bench}
 work=${1:-${TMPDIR:-/tmp}/podsift-ingest}
-port=${PORT:-8766}
+port=${PORT:-8765}
 podsift=${PODSIFT:-$repo/.venv/bin/podsift}
 feeds=$work/feeds
 mkdir -p "$work"

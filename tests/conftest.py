@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import subprocess
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,6 +50,7 @@ class Server:
         self.headers: dict[str, dict[str, str]] = {}  # path -> extra response headers
         self.requests: list[tuple[str, str]] = []  # (path, If-None-Match or "")
         self.agents: list[str] = []  # User-Agent of each request
+        self.delay: dict[str, float] = {}  # path -> seconds to wait before answering
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -70,6 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         state.requests.append((path, self.headers.get("If-None-Match", "")))
         state.agents.append(self.headers.get("User-Agent", ""))
+        time.sleep(state.delay.get(path, 0))
         if path in state.status:
             return self._reply(state.status[path], b"", state.headers.get(path, {}))
         file = state.root / path.lstrip("/")

@@ -116,3 +116,11 @@ def test_every_command_has_help(path, command):
         if isinstance(param, click.Option):
             assert param.help, f"podsift {' '.join(path)} {param.opts[0]} needs help text"
     assert run(*path, "--help").output.startswith("Usage: ")
+
+
+def test_feed_text_is_not_taken_as_terminal_markup(server, monkeypatch):
+    monkeypatch.setenv("PODSIFT_ALLOW_PRIVATE_NETWORKS", "1")
+    (server.root / "feed.xml").write_text(rss("[bold red]Loud[/bold red] show", []))
+    run("subscribe", f"{server.url}/feed.xml")
+    run("scan")
+    assert "[bold red]Loud[/bold red] show" in run("feeds").output

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -225,3 +230,39 @@ def test_permanent_redirect_moves_the_feed(settings, server, clips, whisper):
     assert report.transcribed == 1
     with Store.open(settings.db_path) as store:
         assert [s.feed_url for s in store.shows()] == [url]
+
+
+def test_ctrl_c_in_a_real_scan_loses_nothing(settings, server, clips, tmp_path):
+    """`podsift scan` as a process, interrupted with SIGINT while a download hangs, then run again."""
+    subscribe(settings, publish(server, clips, count=3))
+    server.delay["/show2.mp3"] = 4.0
+    env = {**os.environ, "PODSIFT_HOME": str(settings.home), "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1"}
+    scan_cmd = [sys.executable, "-m", "podsift", "scan"]
+    process = subprocess.Popen(scan_cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while server.hits("/show2.mp3") == 0 or _count(settings, "transcripts") < 2:
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Nothing is lost" in stderr
+    assert states(settings)["show-2"][0] == "new"
+    first_two = _transcript_rows(settings)
+
+    server.delay.clear()
+    rerun = subprocess.run(scan_cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert all(state == "transcribed" for state, _ in states(settings).values())
+    rows = _transcript_rows(settings)
+    assert len(rows) == 3 and {k: rows[k] for k in first_two} == first_two  # the first two were not redone
+    assert not list(settings.audio_dir.glob("*.part"))
+
+
+def _count(settings, table):
+    with Store.open(settings.db_path) as store:
+        return store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def _transcript_rows(settings):
+    with Store.open(settings.db_path) as store:
+        return dict(store.conn.execute("SELECT episode_id, created_at || work_seconds FROM transcripts").fetchall())

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import PodsiftError
@@ -122,10 +124,12 @@ def feeds():
         return
     table = Table("Title", "Episodes", "Last check", "Status", "Feed URL")
     for show in shows:
-        status = ("[red]paused[/red] " if show.paused else "") + (
-            f"[red]{show.error}[/red]" if show.error else ("ok" if show.last_checked_at else "not checked yet"))
-        table.add_row(show.title or "(unknown until scanned)", str(show.episode_count),
-                      (show.last_checked_at or "never").replace("T", " ")[:16], status, show.feed_url)
+        # Text(), not markup: titles and errors come from strangers' feeds.
+        status = Text("paused " if show.paused else "", style="red")
+        status.append(show.error or ("ok" if show.last_checked_at else "not checked yet"),
+                      style="red" if show.error else "")
+        table.add_row(Text(show.title or "(unknown until scanned)"), str(show.episode_count),
+                      (show.last_checked_at or "never").replace("T", " ")[:16], status, Text(show.feed_url))
     out.print(table)
 
 
@@ -188,9 +192,9 @@ def print_report(report: ScanReport) -> None:
     table.add_row("wall time", f"{report.wall_seconds:.1f} s")
     table.add_row("speed", f"{report.speed:.1f} audio s per wall s")
     out.print(table)
-    problems = [(f.show.title or f.show.feed_url, f.message) for f in feeds if f.outcome == "failed"]
+    problems = [(f.show.title, f.message) for f in feeds if f.outcome == "failed"]
     for what, why in problems + report.failures:
-        out.print(f"[red]failed[/red] {what}: {why}", markup=True)
+        out.print("[red]failed[/red] " + escape(f"{what}: {why}" if what else why), markup=True)
 
 
 @main.command()
@@ -204,7 +208,7 @@ def episodes(state):
     for e in rows:
         when = e.published_at.date().isoformat() if e.published_at else ""
         state_text = f"failed ({e.attempts}x): {e.error}" if e.state == "failed" else e.state
-        table.add_row(str(e.id), when, e.show_title, e.title, state_text)
+        table.add_row(str(e.id), when, Text(e.show_title), Text(e.title), Text(state_text))
     out.print(table)
 
 

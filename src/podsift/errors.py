@@ -28,9 +28,9 @@ class FetchError(PodsiftError):
 class HTTPStatusError(FetchError):
     """The server answered with an HTTP error status."""
 
-    def __init__(self, url: str, status: int):
+    def __init__(self, url: str, status: int, advice: str = ""):
         self.url, self.status = url, status
-        super().__init__(f"{url} returned HTTP {status}: {_status_advice(status)}")
+        super().__init__(f"{url} returned HTTP {status}: {advice or _status_advice(status)}")
 
 
 class ParseError(PodsiftError):

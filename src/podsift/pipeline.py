@@ -90,7 +90,7 @@ def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
             except PodsiftError as exc:
                 result = record_failure(ctx.store, show, str(exc), getattr(exc, "status", 0))
             if result.message:
-                ctx.reporter.note(f"{show.title or show.feed_url}: {result.message}")
+                ctx.reporter.note(f"{show.title}: {result.message}" if show.title else result.message)
             results.append(result)
             ctx.reporter.advance("Feeds")
     return results
@@ -166,11 +166,18 @@ def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict)
         if not fits_in_cache(ctx.settings, pending[0], reserved):
             return
         episode = pending.pop(0)
-        running[pool.submit(download_audio, ctx.fetcher, episode, ctx.settings, _stopper(ctx.stop))] = episode
+        running[pool.submit(_download, ctx, episode)] = episode
+
+
+def _download(ctx: Context, episode: Episode) -> Path:
+    """Worker thread: one download; the bar moves when the file lands, not when the main thread looks."""
+    try:
+        return download_audio(ctx.fetcher, episode, ctx.settings, _stopper(ctx.stop))
+    finally:
+        ctx.reporter.advance("Downloads")
 
 
 def _downloaded(ctx: Context, episode: Episode, future: Future, report: ScanReport) -> list[tuple[Episode, Path]]:
-    ctx.reporter.advance("Downloads")
     try:
         path = future.result()
     except PodsiftError as exc:

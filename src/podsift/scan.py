@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .errors import PodsiftError
+from .errors import HTTPStatusError, PodsiftError
 from .models import Feed, FeedItem, Show
 from .net import Fetcher, Response
 from .parsers.feed import parse_feed
@@ -29,7 +29,13 @@ class FeedResult:
 
 def fetch_feed(fetcher: Fetcher, show: Show, settings: Settings) -> Response:
     """Conditional GET of a feed: a 304 comes back with no body and costs no parsing."""
-    return fetcher.get(show.feed_url, settings.fetch.max_feed_mb * 1_000_000, show.etag, show.last_modified)
+    try:
+        return fetcher.get(show.feed_url, settings.fetch.max_feed_mb * 1_000_000, show.etag, show.last_modified)
+    except HTTPStatusError as exc:
+        if exc.status == 404:
+            raise HTTPStatusError(exc.url, 404, "no feed at this address; check the URL, or unsubscribe "
+                                  "and subscribe to the show's new feed") from None
+        raise
 
 
 def apply_feed(store: Store, show: Show, response: Response, settings: Settings,
