@@ -8,7 +8,7 @@ import pytest
 from podsift.errors import ParseError
 from podsift.models import Segment
 from podsift.parsers.transcript import format_of, parse_transcript
-from podsift.sentences import Word, sentences, split_segments
+from podsift.sentences import sentences, split_segments
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "feeds" / "podcast-namespace"
@@ -82,14 +82,14 @@ def test_malformed_transcripts_say_what_is_wrong(mime, data, message):
 
 
 def test_sentences_split_on_punctuation_not_abbreviations():
-    words = [Word(i, i + 0.5, w) for i, w in enumerate("Dr. Smith met Mr. Jones at 3 p.m. today. It rained. Then".split())]
+    words = [Segment(i, i + 0.5, w) for i, w in enumerate("Dr. Smith met Mr. Jones at 3 p.m. today. It rained. Then".split())]
     spans = sentences(words)
     assert [s.text for s in spans] == ["Dr. Smith met Mr. Jones at 3 p.m. today.", "It rained.", "Then"]
     assert (spans[1].start, spans[1].end) == (9, 10.5)
 
 
 def test_sentences_break_at_speaker_change_and_run_ons():
-    words = [Word(0, 1, "so", "A"), Word(1, 2, "yes", "B")] + [Word(i, i + 1, "word", "B") for i in range(2, 200)]
+    words = [Segment(0, 1, "so", "A"), Segment(1, 2, "yes", "B")] + [Segment(i, i + 1, "word", "B") for i in range(2, 200)]
     spans = sentences(words)
     assert spans[0].text == "so" and spans[0].speaker == "A"
     assert max(len(s.text.split()) for s in spans) <= 80

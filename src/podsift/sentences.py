@@ -9,7 +9,6 @@ sentences, and a sentence never crosses a change of speaker.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from .models import Segment
 
@@ -21,18 +20,8 @@ SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 MAX_WORDS = 80  # a run-on sentence is cut here so that no span is longer than an insight
 
 
-@dataclass(frozen=True)
-class Word:
-    """One word with its times and speaker."""
-
-    start: float
-    end: float
-    text: str
-    speaker: str = ""
-
-
-def words_of(segments: list[Segment]) -> list[Word]:
-    """Words of cue-level segments, each timed by where it falls in its cue's text."""
+def words_of(segments: list[Segment]) -> list[Segment]:
+    """One-word segments from cue-level ones, each timed by where it falls in its cue's text."""
     words = []
     for seg in segments:
         tokens = seg.text.split()
@@ -41,14 +30,14 @@ def words_of(segments: list[Segment]) -> list[Word]:
         for token in tokens:
             start = seg.start + span * offset / total
             offset += len(token) + 1
-            words.append(Word(round(start, 3), round(seg.start + span * offset / total, 3), token, seg.speaker))
+            words.append(Segment(round(start, 3), round(seg.start + span * offset / total, 3), token, seg.speaker))
     return words
 
 
-def sentences(words: list[Word]) -> list[Segment]:
-    """Join timed words into sentence segments: split after end punctuation or a speaker change."""
+def sentences(words: list[Segment]) -> list[Segment]:
+    """Join one-word segments into sentences: split after end punctuation or a speaker change."""
     out: list[Segment] = []
-    current: list[Word] = []
+    current: list[Segment] = []
     for word in words:
         if current and (word.speaker != current[-1].speaker or len(current) >= MAX_WORDS):
             out.append(_segment(current))
@@ -74,6 +63,6 @@ def _ends_sentence(token: str) -> bool:
     return bare not in ABBREVIATIONS and not re.fullmatch(r"(?:[a-z]\.){2,}", bare)
 
 
-def _segment(words: list[Word]) -> Segment:
+def _segment(words: list[Segment]) -> Segment:
     text = " ".join(w.text.strip() for w in words if w.text.strip())
     return Segment(words[0].start, max(words[-1].end, words[0].start), text, words[0].speaker)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import TranscriptionError
-from .models import Transcript
-from .sentences import Word, sentences
+from .models import Segment, Transcript
+from .sentences import sentences
 from .settings import TranscribeSettings
 
 Progress = Callable[[float], None]  # called with the seconds of audio done so far
@@ -81,7 +81,8 @@ class WhisperTranscriber:
                                                  batch_size=s.batch_size, word_timestamps=True)
             words = []
             for segment in segments:
-                words += [Word(float(w.start), float(w.end), w.word.strip()) for w in segment.words or [] if w.word.strip()]
+                words += [Segment(float(w.start), float(w.end), w.word.strip())
+                          for w in segment.words or [] if w.word.strip()]
                 if progress:
                     progress(segment.end)
         except (OSError, ValueError, RuntimeError) as exc:
