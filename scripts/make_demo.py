@@ -4,6 +4,7 @@
 Needs espeak-ng, sox and ffmpeg. The audio is deterministic, so running this again gives the
 same files. Episode 2 also gets a WebVTT transcript, as a Podcasting 2.0 publisher would ship.
 """
+
 import json
 import subprocess
 import tempfile
@@ -12,26 +13,49 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent.parent / "src" / "podsift" / "demo"
 VOICES = {"Ada": ("en-us", 165), "Ben": ("en-gb", 160)}
 EPISODES = [
-    ("why-bridges-sing", "Why bridges sing", [
-        ("Ada", "Welcome back to Pocket Science. Today, bridges that move."),
-        ("Ben", "When the Millennium Bridge in London opened in the year two thousand, it swayed sideways "
-                "so much that it closed after two days."),
-        ("Ada", "And the surprising part is that the walkers caused it. A small sway makes people adjust their "
+    (
+        "why-bridges-sing",
+        "Why bridges sing",
+        [
+            ("Ada", "Welcome back to Pocket Science. Today, bridges that move."),
+            (
+                "Ben",
+                "When the Millennium Bridge in London opened in the year two thousand, it swayed sideways "
+                "so much that it closed after two days.",
+            ),
+            (
+                "Ada",
+                "And the surprising part is that the walkers caused it. A small sway makes people adjust their "
                 "stride to keep balance, and those adjusted steps push the bridge in time with the sway, "
-                "so the motion feeds itself."),
-        ("Ben", "The fix was not a stiffer bridge but dampers, about ninety of them, which soak up the "
-                "energy before the crowd can fall into step."),
-        ("Ada", "That is all for today. If you enjoyed it, tell a friend."),
-    ]),
-    ("the-salt-in-your-pasta-water", "The salt in your pasta water", [
-        ("Ben", "Hello and welcome to Pocket Science. Quick one today, about cooking."),
-        ("Ada", "People say salt makes pasta water boil faster, but at normal amounts it raises the boiling "
-                "point by less than a tenth of a degree, so it changes nothing you could measure at home."),
-        ("Ben", "So why salt it at all?"),
-        ("Ada", "Flavour. Pasta absorbs the water as it cooks, and salt in the water seasons it from the inside, "
-                "which salt sprinkled on at the end cannot do."),
-        ("Ben", "Thanks for listening to Pocket Science."),
-    ]),
+                "so the motion feeds itself.",
+            ),
+            (
+                "Ben",
+                "The fix was not a stiffer bridge but dampers, about ninety of them, which soak up the "
+                "energy before the crowd can fall into step.",
+            ),
+            ("Ada", "That is all for today. If you enjoyed it, tell a friend."),
+        ],
+    ),
+    (
+        "the-salt-in-your-pasta-water",
+        "The salt in your pasta water",
+        [
+            ("Ben", "Hello and welcome to Pocket Science. Quick one today, about cooking."),
+            (
+                "Ada",
+                "People say salt makes pasta water boil faster, but at normal amounts it raises the boiling "
+                "point by less than a tenth of a degree, so it changes nothing you could measure at home.",
+            ),
+            ("Ben", "So why salt it at all?"),
+            (
+                "Ada",
+                "Flavour. Pasta absorbs the water as it cooks, and salt in the water seasons it from the inside, "
+                "which salt sprinkled on at the end cannot do.",
+            ),
+            ("Ben", "Thanks for listening to Pocket Science."),
+        ],
+    ),
 ]
 
 

@@ -83,8 +83,13 @@ class _Handler(BaseHTTPRequestHandler):
         extra = {"ETag": etag, **state.headers.get(path, {})}
         if self.headers.get("If-None-Match") == etag:
             return self._reply(304, b"", extra)
-        kind = {".xml": "application/rss+xml", ".mp3": "audio/mpeg", ".vtt": "text/vtt",
-                ".json": "application/json", ".srt": "application/x-subrip"}.get(file.suffix, "application/octet-stream")
+        kind = {
+            ".xml": "application/rss+xml",
+            ".mp3": "audio/mpeg",
+            ".vtt": "text/vtt",
+            ".json": "application/json",
+            ".srt": "application/x-subrip",
+        }.get(file.suffix, "application/octet-stream")
         self._reply(200, body, {"Content-Type": kind, **extra})
 
     def _reply(self, status, body, headers):
@@ -113,7 +118,9 @@ def speak(text: str, mp3: Path, voice: str = "en-us") -> Path:
     """Speak `text` with espeak-ng and encode it as MP3 with ffmpeg."""
     wav = mp3.with_suffix(".wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", "165", "-w", str(wav), text], check=True)
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(wav), "-ac", "1", "-b:a", "32k", str(mp3)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-i", str(wav), "-ac", "1", "-b:a", "32k", str(mp3)], check=True
+    )
     wav.unlink()
     return mp3
 
@@ -146,11 +153,18 @@ def rss(title: str, items: list[dict]) -> str:
     body = []
     for it in items:
         published = it.get("published") or datetime.now(timezone.utc) - timedelta(hours=1)
-        transcript = (f'<podcast:transcript url="{escape(it["transcript"])}" type="{it.get("type", "text/vtt")}"/>'
-                      if it.get("transcript") else "")
+        transcript = (
+            f'<podcast:transcript url="{escape(it["transcript"])}" type="{it.get("type", "text/vtt")}"/>'
+            if it.get("transcript")
+            else ""
+        )
         guid = f"<guid>{escape(it['guid'])}</guid>" if it.get("guid") else ""
-        body.append(f"<item><title>{escape(it['title'])}</title>{guid}"
-                    f"<pubDate>{email.utils.format_datetime(published)}</pubDate>"
-                    f'<enclosure url="{escape(it["audio"])}" type="audio/mpeg"/>{transcript}</item>')
-    return ('<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
-            f"<channel><title>{escape(title)}</title>{''.join(body)}</channel></rss>")
+        body.append(
+            f"<item><title>{escape(it['title'])}</title>{guid}"
+            f"<pubDate>{email.utils.format_datetime(published)}</pubDate>"
+            f'<enclosure url="{escape(it["audio"])}" type="audio/mpeg"/>{transcript}</item>'
+        )
+    return (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+        f"<channel><title>{escape(title)}</title>{''.join(body)}</channel></rss>"
+    )

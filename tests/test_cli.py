@@ -6,11 +6,10 @@ import shutil
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import rss
 
 from podsift.cli import main
 from podsift.parsers.opml import parse_opml
-
-from conftest import rss
 
 NESTED_OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
@@ -37,8 +36,10 @@ def run(*args, ok=True):
 
 
 def test_opml_nested_outlines_and_duplicates():
-    assert parse_opml(NESTED_OPML) == [("Show A", "https://a.example.com/feed.xml"),
-                                       ("Show B", "https://b.example.com/rss")]
+    assert parse_opml(NESTED_OPML) == [
+        ("Show A", "https://a.example.com/feed.xml"),
+        ("Show B", "https://b.example.com/rss"),
+    ]
 
 
 def test_subscribe_opml_then_list_export_and_unsubscribe(tmp_path):
@@ -53,7 +54,9 @@ def test_subscribe_opml_then_list_export_and_unsubscribe(tmp_path):
     exported = tmp_path / "out.opml"
     run("export-opml", "-o", str(exported))
     assert [url for _, url in parse_opml(exported.read_bytes())] == [
-        "https://a.example.com/feed.xml", "https://b.example.com/rss"]
+        "https://a.example.com/feed.xml",
+        "https://b.example.com/rss",
+    ]
 
     run("unsubscribe", "https://a.example.com/feed.xml")
     assert "a.example.com" not in run("feeds").output
@@ -77,7 +80,9 @@ def test_bad_config_names_the_fix(home):
 def test_scan_and_transcript_formats(server, clips, monkeypatch):
     monkeypatch.setenv("PODSIFT_ALLOW_PRIVATE_NETWORKS", "1")
     shutil.copy(clips[1], server.root / "ep.mp3")
-    (server.root / "feed.xml").write_text(rss("Facts", [{"guid": "g1", "title": "Honey", "audio": f"{server.url}/ep.mp3"}]))
+    (server.root / "feed.xml").write_text(
+        rss("Facts", [{"guid": "g1", "title": "Honey", "audio": f"{server.url}/ep.mp3"}])
+    )
     run("subscribe", f"{server.url}/feed.xml")
     scanned = run("scan").output
     assert "episodes transcribed" in scanned and "audio s per wall s" in scanned
@@ -109,7 +114,9 @@ def _commands(group, prefix=()):
             yield from _commands(command, (*prefix, name))
 
 
-@pytest.mark.parametrize("path,command", list(_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(
+    "path,command", list(_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
 def test_every_command_has_help(path, command):
     assert command.help and len(command.help.strip()) > 20, f"podsift {' '.join(path)} needs help text"
     for param in command.params:

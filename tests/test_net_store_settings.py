@@ -82,8 +82,16 @@ def test_store_schema_is_migrated_and_in_wal_mode(settings):
         assert store.schema_version() == migrations()[-1][0]
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"shows", "episodes", "transcripts", "insights", "digests", "deliveries", "recipients",
-            "subscriptions"} <= tables
+    assert {
+        "shows",
+        "episodes",
+        "transcripts",
+        "insights",
+        "digests",
+        "deliveries",
+        "recipients",
+        "subscriptions",
+    } <= tables
     with Store.open(settings.db_path) as store:  # opening again applies nothing twice
         assert store.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(migrations())
 
@@ -99,21 +107,31 @@ def test_store_refuses_a_failed_transaction_half_done(settings):
 
 def test_settings_from_file_and_environment(home):
     home.mkdir(parents=True)
-    (home / "podsift.toml").write_text('timezone = "Europe/Paris"\ninterests = ["space"]\n'
-                                       '[transcribe]\nbeam_size = 1\n[audio]\nkeep = true\n')
-    settings = load_settings(home, environ={"PODSIFT_TRANSCRIBE_MODEL": "/models/small", "PODSIFT_AUDIO_KEEP": "no",
-                                            "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1"})
+    (home / "podsift.toml").write_text(
+        'timezone = "Europe/Paris"\ninterests = ["space"]\n[transcribe]\nbeam_size = 1\n[audio]\nkeep = true\n'
+    )
+    settings = load_settings(
+        home,
+        environ={
+            "PODSIFT_TRANSCRIBE_MODEL": "/models/small",
+            "PODSIFT_AUDIO_KEEP": "no",
+            "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1",
+        },
+    )
     assert settings.timezone == "Europe/Paris" and settings.interests == ("space",)
     assert settings.transcribe == dataclasses.replace(settings.transcribe, beam_size=1, model="/models/small")
     assert settings.audio.keep is False and settings.allow_private_networks is True
     assert settings.db_path == home / "podsift.db"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("colour = 'blue'\n", "unknown setting 'colour'"),
-    ("[scan]\nfirst_scan_max = 'many'\n", r"first_scan_max in \[scan\] in podsift.toml must be int"),
-    ("timezone = \n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("colour = 'blue'\n", "unknown setting 'colour'"),
+        ("[scan]\nfirst_scan_max = 'many'\n", r"first_scan_max in \[scan\] in podsift.toml must be int"),
+        ("timezone = \n", "not valid TOML"),
+    ],
+)
 def test_bad_settings_are_named(home, text, message):
     home.mkdir(parents=True)
     (home / "podsift.toml").write_text(text)

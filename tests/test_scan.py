@@ -11,12 +11,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import rss
 
 from podsift.net import Fetcher
 from podsift.pipeline import Context, scan
 from podsift.store import Store
-
-from conftest import rss
 
 VTT = b"""WEBVTT
 
@@ -58,8 +57,14 @@ def publish(server, clips, name="show", count=2, extra=None):
     items = []
     for i in range(count):
         shutil.copy(clips[i], server.root / f"{name}{i}.mp3")
-        items.append({"guid": f"{name}-{i}", "title": f"{name} episode {i}", "audio": f"{server.url}/{name}{i}.mp3",
-                      **(extra or {}).get(i, {})})
+        items.append(
+            {
+                "guid": f"{name}-{i}",
+                "title": f"{name} episode {i}",
+                "audio": f"{server.url}/{name}{i}.mp3",
+                **(extra or {}).get(i, {}),
+            }
+        )
     (server.root / f"{name}.xml").write_text(rss(name.title(), items))
     return f"{server.url}/{name}.xml"
 
@@ -97,7 +102,8 @@ def test_publisher_transcript_is_used_instead_of_speech_to_text(settings, server
     assert transcript.source == "publisher"
     assert [s.text for s in transcript.segments] == [
         "Glass is not a slow liquid.",
-        "Old windows are thicker at the bottom because of how they were made, not because they flowed."]
+        "Old windows are thicker at the bottom because of how they were made, not because they flowed.",
+    ]
     assert transcript.segments[1].speaker == "Ada"
     # "Glass is not a slow liquid. " is 28 of the first cue's 66 characters: 4 s * 28/66 = 1.7 s.
     assert 1.6 < transcript.segments[1].start < 1.8
@@ -137,6 +143,7 @@ def test_missing_enclosure_fails_that_episode_only_and_is_retried(settings, serv
 
 def test_retries_stop_after_max_attempts(settings, server, clips, whisper):
     import dataclasses
+
     settings = dataclasses.replace(settings, scan=dataclasses.replace(settings.scan, max_attempts=2))
     subscribe(settings, publish(server, clips, count=1))
     server.status["/show0.mp3"] = 404
@@ -196,9 +203,11 @@ def test_republished_items_and_changed_guids_make_no_duplicates(settings, server
     subscribe(settings, url)
     run_scan(settings, whisper)
     # The publisher re-publishes item 0 under a new guid and repeats item 1 twice.
-    items = [{"guid": "brand-new-guid", "title": "show episode 0 (remastered title)", "audio": f"{server.url}/show0.mp3"},
-             {"guid": "show-1", "title": "show episode 1", "audio": f"{server.url}/show1.mp3"},
-             {"guid": "show-1", "title": "show episode 1", "audio": f"{server.url}/show1.mp3"}]
+    items = [
+        {"guid": "brand-new-guid", "title": "show episode 0 (remastered title)", "audio": f"{server.url}/show0.mp3"},
+        {"guid": "show-1", "title": "show episode 1", "audio": f"{server.url}/show1.mp3"},
+        {"guid": "show-1", "title": "show episode 1", "audio": f"{server.url}/show1.mp3"},
+    ]
     (server.root / "show.xml").write_text(rss("Show", items))
     report = run_scan(settings, whisper)
     assert report.new_episodes == 0 and report.transcribed == 0
@@ -212,7 +221,9 @@ def test_an_episode_is_transcribed_once_for_every_follower(settings, server, cli
     url = publish(server, clips, count=1)
     with Store.open(settings.db_path) as store:
         store.subscribe(store.local_recipient(), url)
-        other = store.conn.execute("INSERT INTO recipients (email, created_at) VALUES ('b@example.com', 'now')").lastrowid
+        other = store.conn.execute(
+            "INSERT INTO recipients (email, created_at) VALUES ('b@example.com', 'now')"
+        ).lastrowid
         store.subscribe(other, url)
     counting = Counting(whisper)
     run_scan(settings, counting)
@@ -266,3 +277,17 @@ def _count(settings, table):
 def _transcript_rows(settings):
     with Store.open(settings.db_path) as store:
         return dict(store.conn.execute("SELECT episode_id, created_at || work_seconds FROM transcripts").fetchall())
+
+
+def test_full_audio_cache_defers_downloads_to_a_later_scan(settings, server, clips, whisper):
+    import dataclasses
+
+    settings = dataclasses.replace(settings, audio=dataclasses.replace(settings.audio, cache_mb=0, keep=True))
+    subscribe(settings, publish(server, clips, count=2))
+    report = run_scan(settings, whisper)
+    # An empty cache takes one file even over the cap; the kept file then leaves no room for the next.
+    assert (report.transcribed, report.deferred) == (1, 1)
+    assert sorted(state for state, _ in states(settings).values()) == ["new", "transcribed"]
+    for f in settings.audio_dir.iterdir():
+        f.unlink()
+    assert run_scan(settings, whisper).transcribed == 1

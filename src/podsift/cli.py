@@ -74,8 +74,7 @@ def subscribe(sources):
     with _store(settings) as store:
         recipient = store.local_recipient()
         added = sum(store.subscribe(recipient, url, title)[1] for title, url in feeds)
-    err.print(f"Subscribed to {added} new feed(s) ({len(feeds) - added} already followed). "
-              "Next: `podsift scan`.")
+    err.print(f"Subscribed to {added} new feed(s) ({len(feeds) - added} already followed). Next: `podsift scan`.")
 
 
 def _feeds_from(sources) -> list[tuple[str, str]]:
@@ -126,10 +125,16 @@ def feeds():
     for show in shows:
         # Text(), not markup: titles and errors come from strangers' feeds.
         status = Text("paused " if show.paused else "", style="red")
-        status.append(show.error or ("ok" if show.last_checked_at else "not checked yet"),
-                      style="red" if show.error else "")
-        table.add_row(Text(show.title or "(unknown until scanned)"), str(show.episode_count),
-                      (show.last_checked_at or "never").replace("T", " ")[:16], status, Text(show.feed_url))
+        status.append(
+            show.error or ("ok" if show.last_checked_at else "not checked yet"), style="red" if show.error else ""
+        )
+        table.add_row(
+            Text(show.title or "(unknown until scanned)"),
+            str(show.episode_count),
+            (show.last_checked_at or "never").replace("T", " ")[:16],
+            status,
+            Text(show.feed_url),
+        )
     out.print(table)
 
 
@@ -149,9 +154,12 @@ def export_opml(output):
 
 
 @main.command("scan")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
-              help="Also take episodes published on or after this date (YYYY-MM-DD). Without it a new feed "
-                   "gives its few most recent episodes, so a long back catalogue is not transcribed.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Also take episodes published on or after this date (YYYY-MM-DD). Without it a new feed "
+    "gives its few most recent episodes, so a long back catalogue is not transcribed.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def scan_command(since, quiet):
     """Poll every feed, download new episodes and transcribe them.
@@ -214,21 +222,32 @@ def episodes(state):
 
 @main.command()
 @click.argument("episode")
-@click.option("--format", "fmt", type=click.Choice(["text", "vtt", "json"]), default="text", show_default=True,
-              help="text: a line a sentence with its time; vtt: WebVTT captions; json: segments with speakers.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "vtt", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line a sentence with its time; vtt: WebVTT captions; json: segments with speakers.",
+)
 def transcript(episode, fmt):
     """Print one episode's transcript. EPISODE is its id, guid or the start of its title."""
     settings = load_settings()
     with _store(settings) as store:
         found = store.lookup_episode(episode)
         text = store.transcript(found.id)
-    rendered = {"text": lambda: transcript_text(text), "vtt": lambda: transcript_vtt(text),
-                "json": lambda: transcript_json(found, text)}[fmt]()
+    rendered = {
+        "text": lambda: transcript_text(text),
+        "vtt": lambda: transcript_vtt(text),
+        "json": lambda: transcript_json(found, text),
+    }[fmt]()
     sys.stdout.write(rendered)
 
 
 @main.command()
-@click.option("--home", type=click.Path(file_okay=False), help="Keep the demo's data here (default: a temporary folder).")
+@click.option(
+    "--home", type=click.Path(file_okay=False), help="Keep the demo's data here (default: a temporary folder)."
+)
 def demo(home):
     """Run podsift end to end on a small bundled podcast served on 127.0.0.1: no account, no internet.
 

@@ -34,17 +34,21 @@ def demo_feed(base: str, episodes: list[dict], now: datetime) -> str:
     items = []
     for n, ep in enumerate(reversed(episodes)):
         published = email.utils.format_datetime(now - timedelta(hours=2 + 3 * n))
-        transcript = (f'<podcast:transcript url="{base}/{ep["slug"]}.vtt" type="text/vtt" language="en"/>'
-                      if ep["vtt"] else "")
-        items.append(f"<item><title>{escape(ep['title'])}</title><guid isPermaLink=\"false\">demo/{ep['slug']}</guid>"
-                     f"<pubDate>{published}</pubDate><itunes:duration>{round(ep['duration'])}</itunes:duration>"
-                     f'<enclosure url="{base}/{ep["slug"]}.mp3" type="audio/mpeg"/>{transcript}</item>')
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
-            'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
-            'xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>'
-            f"<title>{escape(TITLE)}</title><link>{base}/</link>"
-            "<description>Two short episodes that come with podsift.</description>"
-            + "".join(items) + "</channel></rss>\n")
+        transcript = (
+            f'<podcast:transcript url="{base}/{ep["slug"]}.vtt" type="text/vtt" language="en"/>' if ep["vtt"] else ""
+        )
+        items.append(
+            f'<item><title>{escape(ep["title"])}</title><guid isPermaLink="false">demo/{ep["slug"]}</guid>'
+            f"<pubDate>{published}</pubDate><itunes:duration>{round(ep['duration'])}</itunes:duration>"
+            f'<enclosure url="{base}/{ep["slug"]}.mp3" type="audio/mpeg"/>{transcript}</item>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+        'xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>'
+        f"<title>{escape(TITLE)}</title><link>{base}/</link>"
+        "<description>Two short episodes that come with podsift.</description>" + "".join(items) + "</channel></rss>\n"
+    )
 
 
 @contextmanager

@@ -69,14 +69,21 @@ def cache_used(settings: Settings) -> int:
 def fits_in_cache(settings: Settings, episode: Episode, reserved: int = 0) -> bool:
     """Whether downloading this episode keeps the cache under its cap (a guess when the size is unknown).
 
-    An empty cache always takes the next file, so one episode larger than the cap still gets done."""
-    expected = episode.audio_bytes if episode.audio_bytes > 0 else int(max(episode.duration, 3600) * 16_000)
+    `reserved` is what downloads already running will add. An empty cache always takes the next
+    file, so one episode larger than the cap still gets done."""
     used = cache_used(settings) + reserved
-    return used == 0 or used + expected <= settings.audio.cache_mb * 1_000_000
+    return used == 0 or used + expected_bytes(episode) <= settings.audio.cache_mb * 1_000_000
 
 
-def download_audio(fetcher: Fetcher, episode: Episode, settings: Settings,
-                   progress: Callable[[int, int], None] | None = None) -> Path:
+def expected_bytes(episode: Episode) -> int:
+    """The audio's size from the feed, else a generous guess: 128 kbit/s for its duration or an hour."""
+    return episode.audio_bytes if episode.audio_bytes > 0 else int(max(episode.duration, 3600) * 16_000)
+
+
+def download_audio(
+    fetcher: Fetcher, episode: Episode, settings: Settings, progress: Callable[[int, int], None] | None = None
+) -> Path:
     """Download an episode's audio into the cache; returns the file."""
-    return fetcher.download(episode.audio_url, audio_path(settings, episode),
-                            settings.fetch.max_audio_mb * 1_000_000, progress)
+    return fetcher.download(
+        episode.audio_url, audio_path(settings, episode), settings.fetch.max_audio_mb * 1_000_000, progress
+    )

@@ -58,12 +58,17 @@ def system_resolver(host: str) -> list[str]:
 class Fetcher:
     """An HTTP client with podsift's limits. Use as a context manager; safe to share between threads."""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None,
-                 resolver: Resolver = system_resolver):
+    def __init__(
+        self, settings: Settings, transport: httpx.BaseTransport | None = None, resolver: Resolver = system_resolver
+    ):
         timeout = httpx.Timeout(settings.fetch.timeout, connect=min(10.0, settings.fetch.timeout))
-        self.client = httpx.Client(headers={"User-Agent": USER_AGENT}, timeout=timeout,
-                                   follow_redirects=False, transport=transport,
-                                   limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
+        self.client = httpx.Client(
+            headers={"User-Agent": USER_AGENT},
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
         self.settings = settings
         self.resolver = resolver
         self._hosts: dict[str, threading.Semaphore] = {}
@@ -75,8 +80,7 @@ class Fetcher:
     def __exit__(self, *exc) -> None:
         self.client.close()
 
-    def get(self, url: str, max_bytes: int, etag: str | None = None,
-            last_modified: str | None = None) -> Response:
+    def get(self, url: str, max_bytes: int, etag: str | None = None, last_modified: str | None = None) -> Response:
         """GET a document (feed, transcript); conditional when validators are given."""
         headers = {}
         if etag:
@@ -87,19 +91,29 @@ class Fetcher:
             if response.status_code == 304:
                 return Response(final_url, 304, moved_to=moved_to)
             body = b"".join(self._read(response, final_url, max_bytes))
-            return Response(final_url, response.status_code, body, response.headers.get("content-type", ""),
-                            response.headers.get("etag"), response.headers.get("last-modified"), moved_to)
+            return Response(
+                final_url,
+                response.status_code,
+                body,
+                response.headers.get("content-type", ""),
+                response.headers.get("etag"),
+                response.headers.get("last-modified"),
+                moved_to,
+            )
 
-    def download(self, url: str, dest: Path, max_bytes: int,
-                 progress: Callable[[int, int], None] | None = None) -> Path:
+    def download(
+        self, url: str, dest: Path, max_bytes: int, progress: Callable[[int, int], None] | None = None
+    ) -> Path:
         """Stream `url` to `dest` through a `.part` file, so that a crash leaves no half file behind."""
         part = dest.with_name(dest.name + ".part")
         dest.parent.mkdir(parents=True, exist_ok=True)
         with self._open(url, {}) as (response, final_url, _):
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if kind in ("text/html", "application/xhtml+xml"):
-                raise FetchError(f"{final_url} is a web page ({kind}), not audio: the feed's enclosure "
-                                 "points at the wrong file; tell the publisher")
+                raise FetchError(
+                    f"{final_url} is a web page ({kind}), not audio: the feed's enclosure "
+                    "points at the wrong file; tell the publisher"
+                )
             total = int(response.headers.get("content-length") or 0)
             done = 0
             try:
@@ -110,7 +124,9 @@ class Fetcher:
                         if progress:
                             progress(done, total)
                 if total and done < total:
-                    raise FetchError(f"{final_url} ended after {done} of {total} bytes; podsift retries on the next scan")
+                    raise FetchError(
+                        f"{final_url} ended after {done} of {total} bytes; podsift retries on the next scan"
+                    )
                 os.replace(part, dest)
             finally:
                 part.unlink(missing_ok=True)
@@ -152,15 +168,19 @@ class Fetcher:
     def _read(self, response: httpx.Response, url: str, max_bytes: int):
         declared = int(response.headers.get("content-length") or 0)
         if declared > max_bytes:
-            raise FetchError(f"{url} is {declared // 1_000_000} MB, over the {max_bytes // 1_000_000} MB cap; "
-                             "raise [fetch] max_*_mb in podsift.toml if it is genuine")
+            raise FetchError(
+                f"{url} is {declared // 1_000_000} MB, over the {max_bytes // 1_000_000} MB cap; "
+                "raise [fetch] max_*_mb in podsift.toml if it is genuine"
+            )
         size = 0
         try:
             for chunk in response.iter_bytes(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise FetchError(f"{url} is larger than the {max_bytes // 1_000_000} MB cap; "
-                                     "raise [fetch] max_*_mb in podsift.toml if it is genuine")
+                    raise FetchError(
+                        f"{url} is larger than the {max_bytes // 1_000_000} MB cap; "
+                        "raise [fetch] max_*_mb in podsift.toml if it is genuine"
+                    )
                 yield chunk
         except httpx.HTTPError as exc:
             raise FetchError(_explain(url, exc)) from None
@@ -174,9 +194,11 @@ class Fetcher:
             for address in self.resolver(host):
                 ip = ipaddress.ip_address(address.split("%", 1)[0])
                 if not ip.is_global or ip.is_multicast:
-                    raise FetchError(f"{host} is a private or local address ({ip}); podsift refuses those so that "
-                                     "a feed cannot reach into your network. Set allow_private_networks = true "
-                                     "(or PODSIFT_ALLOW_PRIVATE_NETWORKS=1) to allow it")
+                    raise FetchError(
+                        f"{host} is a private or local address ({ip}); podsift refuses those so that "
+                        "a feed cannot reach into your network. Set allow_private_networks = true "
+                        "(or PODSIFT_ALLOW_PRIVATE_NETWORKS=1) to allow it"
+                    )
         return host
 
     def _host_slot(self, host: str) -> threading.Semaphore:

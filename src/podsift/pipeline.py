@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import PodsiftError
-from .fetch import best_transcript_links, download_audio, fetch_transcript, fits_in_cache
+from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, fits_in_cache
 from .models import Episode
 from .net import Fetcher
 from .progress import Reporter
@@ -65,8 +65,9 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
     started, report = time.perf_counter(), ScanReport()
     try:
         report.feeds = poll_feeds(ctx, since)
-        ctx.store.requeue(("skipped", "failed") if since else ("failed",), since or EPOCH,
-                          ctx.settings.scan.max_attempts)
+        ctx.store.requeue(
+            ("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts
+        )
         needs_audio = reuse_publisher_transcripts(ctx, report)
         download_and_transcribe(ctx, needs_audio, report)
     finally:
@@ -162,7 +163,7 @@ def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
 
 def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict) -> None:
     while pending and len(running) < ctx.settings.scan.download_workers:
-        reserved = sum(max(e.audio_bytes, 0) for e in running.values())
+        reserved = sum(expected_bytes(e) for e in running.values())
         if not fits_in_cache(ctx.settings, pending[0], reserved):
             return
         episode = pending.pop(0)
@@ -217,9 +218,11 @@ def _fail(ctx: Context, episode: Episode, reason: str, report: ScanReport) -> No
 
 def _stopper(stop: threading.Event):
     """A download progress callback that aborts the download once the scan is stopping."""
+
     def check(done: int, total: int) -> None:
         if stop.is_set():
             raise PodsiftError("scan interrupted; the download restarts on the next scan")
+
     return check
 
 

@@ -42,10 +42,16 @@ def transcript_vtt(transcript: Transcript) -> str:
 def transcript_json(episode: Episode, transcript: Transcript) -> str:
     """The episode's identity and its sentence segments as JSON."""
     doc = {
-        "guid": episode.guid, "title": episode.title, "podcast": episode.show_title,
-        "audio_url": episode.audio_url, "source": transcript.source, "format": transcript.format,
-        "model": transcript.model, "language": transcript.language,
-        "segments": [{"start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text}
-                     for s in transcript.segments],
+        "guid": episode.guid,
+        "title": episode.title,
+        "podcast": episode.show_title,
+        "audio_url": episode.audio_url,
+        "source": transcript.source,
+        "format": transcript.format,
+        "model": transcript.model,
+        "language": transcript.language,
+        "segments": [
+            {"start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text} for s in transcript.segments
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

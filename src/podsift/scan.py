@@ -33,13 +33,17 @@ def fetch_feed(fetcher: Fetcher, show: Show, settings: Settings) -> Response:
         return fetcher.get(show.feed_url, settings.fetch.max_feed_mb * 1_000_000, show.etag, show.last_modified)
     except HTTPStatusError as exc:
         if exc.status == 404:
-            raise HTTPStatusError(exc.url, 404, "no feed at this address; check the URL, or unsubscribe "
-                                  "and subscribe to the show's new feed") from None
+            raise HTTPStatusError(
+                exc.url,
+                404,
+                "no feed at this address; check the URL, or unsubscribe and subscribe to the show's new feed",
+            ) from None
         raise
 
 
-def apply_feed(store: Store, show: Show, response: Response, settings: Settings,
-               since: datetime | None = None) -> FeedResult:
+def apply_feed(
+    store: Store, show: Show, response: Response, settings: Settings, since: datetime | None = None
+) -> FeedResult:
     """Parse a fetched feed and store its episodes; the show's validators are saved only on success."""
     if response.not_modified:
         store.record_fetch(show.id, 304)
@@ -52,8 +56,9 @@ def apply_feed(store: Store, show: Show, response: Response, settings: Settings,
     with store.transaction():
         first_scan = not store.has_episodes(show.id)
         new = store_items(store, show.id, feed, settings, since, first_scan)
-        store.update_show_details(show.id, feed.title, feed.link, feed.description, feed.author,
-                                  feed.image, feed.language)
+        store.update_show_details(
+            show.id, feed.title, feed.link, feed.description, feed.author, feed.image, feed.language
+        )
         store.record_fetch(show.id, response.status, response.etag, response.last_modified)
         moved = response.moved_to or feed.new_url
         if moved and moved != show.feed_url:
@@ -67,8 +72,9 @@ def record_failure(store: Store, show: Show, message: str, status: int = 0) -> F
     return FeedResult(show, "failed", message=message)
 
 
-def store_items(store: Store, show_id: int, feed: Feed, settings: Settings,
-                since: datetime | None, first_scan: bool) -> int:
+def store_items(
+    store: Store, show_id: int, feed: Feed, settings: Settings, since: datetime | None, first_scan: bool
+) -> int:
     """Add the feed's unseen items; return how many were queued for transcription."""
     wanted = _wanted(feed.items, settings, since, first_scan)
     queued = 0

@@ -13,8 +13,28 @@ import re
 from .models import Segment
 
 ABBREVIATIONS = {
-    "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "inc.", "ltd.",
-    "jr.", "sr.", "no.", "approx.", "u.s.", "u.k.", "a.m.", "p.m.", "mt.", "fig.",
+    "mr.",
+    "mrs.",
+    "ms.",
+    "dr.",
+    "prof.",
+    "st.",
+    "vs.",
+    "etc.",
+    "e.g.",
+    "i.e.",
+    "inc.",
+    "ltd.",
+    "jr.",
+    "sr.",
+    "no.",
+    "approx.",
+    "u.s.",
+    "u.k.",
+    "a.m.",
+    "p.m.",
+    "mt.",
+    "fig.",
 }
 SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 MAX_WORDS = 80  # a run-on sentence is cut here so that no span is longer than an insight

@@ -119,8 +119,7 @@ def _build(cls: type, raw: dict, environ, prefix: str, where: str, **fixed):
     names = {f.name for f in dataclasses.fields(cls)} - set(fixed)
     unknown = set(raw) - names
     if unknown:
-        raise ConfigError(f"unknown setting {sorted(unknown)[0]!r} in {where}; "
-                          f"known: {', '.join(sorted(names))}")
+        raise ConfigError(f"unknown setting {sorted(unknown)[0]!r} in {where}; known: {', '.join(sorted(names))}")
     values = dict(fixed)
     for name in names:
         kind, env_name = hints[name], prefix + name.upper()

@@ -54,8 +54,9 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
-            raise PodsiftError(f"cannot open the store at {path} ({exc}); "
-                               "check that PODSIFT_HOME is a writable folder") from exc
+            raise PodsiftError(
+                f"cannot open the store at {path} ({exc}); check that PODSIFT_HOME is a writable folder"
+            ) from exc
         store = cls(conn)
         store.migrate()
         return store
@@ -103,24 +104,30 @@ class Store:
     def subscribe(self, recipient_id: int, feed_url: str, title: str = "") -> tuple[Show, bool]:
         """Follow a feed; returns the show and whether this recipient newly follows it."""
         with self.transaction():
-            self.conn.execute("INSERT INTO shows (feed_url, title, created_at) VALUES (?, ?, ?) "
-                              "ON CONFLICT (feed_url) DO NOTHING", (feed_url, title, now()))
+            self.conn.execute(
+                "INSERT INTO shows (feed_url, title, created_at) VALUES (?, ?, ?) ON CONFLICT (feed_url) DO NOTHING",
+                (feed_url, title, now()),
+            )
             show_id = self.conn.execute("SELECT id FROM shows WHERE feed_url = ?", (feed_url,)).fetchone()[0]
             added = self.conn.execute(
                 "INSERT INTO subscriptions (recipient_id, show_id, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (recipient_id, show_id) DO NOTHING", (recipient_id, show_id, now())).rowcount
+                "ON CONFLICT (recipient_id, show_id) DO NOTHING",
+                (recipient_id, show_id, now()),
+            ).rowcount
         return self.show(show_id), bool(added)
 
     def unsubscribe(self, recipient_id: int, feed_url: str) -> bool:
         """Stop following a feed. The show and its transcripts stay for anyone else who follows it."""
         show = self.show_by_url(feed_url)
-        return bool(self.conn.execute("DELETE FROM subscriptions WHERE recipient_id = ? AND show_id = ?",
-                                      (recipient_id, show.id)).rowcount)
+        return bool(
+            self.conn.execute(
+                "DELETE FROM subscriptions WHERE recipient_id = ? AND show_id = ?", (recipient_id, show.id)
+            ).rowcount
+        )
 
     # -- shows --------------------------------------------------------------------------------
 
-    _SHOW_SQL = ("SELECT s.*, (SELECT COUNT(*) FROM episodes e WHERE e.show_id = s.id) AS episode_count "
-                 "FROM shows s")
+    _SHOW_SQL = "SELECT s.*, (SELECT COUNT(*) FROM episodes e WHERE e.show_id = s.id) AS episode_count FROM shows s"
 
     def show(self, show_id: int) -> Show:
         row = self.conn.execute(f"{self._SHOW_SQL} WHERE s.id = ?", (show_id,)).fetchone()
@@ -141,36 +148,56 @@ class Store:
         args = (recipient_id,) if recipient_id is not None else ()
         return [_show(r) for r in self.conn.execute(f"{self._SHOW_SQL} {where} ORDER BY s.title, s.id", args)]
 
-    def record_fetch(self, show_id: int, status: int, etag: str | None = None,
-                     last_modified: str | None = None, error: str | None = None) -> None:
+    def record_fetch(
+        self,
+        show_id: int,
+        status: int,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        error: str | None = None,
+    ) -> None:
         """Remember a fetch: validators for the next conditional GET, or the error and its count."""
         if error:
-            self.conn.execute("UPDATE shows SET last_checked_at = ?, last_status = ?, error = ?, "
-                              "error_count = error_count + 1 WHERE id = ?", (now(), status, error, show_id))
+            self.conn.execute(
+                "UPDATE shows SET last_checked_at = ?, last_status = ?, error = ?, "
+                "error_count = error_count + 1 WHERE id = ?",
+                (now(), status, error, show_id),
+            )
         else:
-            self.conn.execute("UPDATE shows SET last_checked_at = ?, last_status = ?, error = NULL, "
-                              "error_count = 0, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
-                              "WHERE id = ?", (now(), status, etag, last_modified, show_id))
+            self.conn.execute(
+                "UPDATE shows SET last_checked_at = ?, last_status = ?, error = NULL, "
+                "error_count = 0, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
+                "WHERE id = ?",
+                (now(), status, etag, last_modified, show_id),
+            )
 
-    def update_show_details(self, show_id: int, title: str, link: str, description: str,
-                            author: str, image: str, language: str) -> None:
-        self.conn.execute("UPDATE shows SET title = ?, link = ?, description = ?, author = ?, image = ?, "
-                          "language = ? WHERE id = ?", (title, link, description, author, image, language, show_id))
+    def update_show_details(
+        self, show_id: int, title: str, link: str, description: str, author: str, image: str, language: str
+    ) -> None:
+        self.conn.execute(
+            "UPDATE shows SET title = ?, link = ?, description = ?, author = ?, image = ?, language = ? WHERE id = ?",
+            (title, link, description, author, image, language, show_id),
+        )
 
     def move_show(self, show_id: int, new_url: str) -> None:
         """The feed moved for good: keep its history under the new URL, unless that is already a show."""
         taken = self.conn.execute("SELECT id FROM shows WHERE feed_url = ?", (new_url,)).fetchone()
         if not taken:
-            self.conn.execute("UPDATE shows SET feed_url = ?, etag = NULL, last_modified = NULL WHERE id = ?",
-                              (new_url, show_id))
+            self.conn.execute(
+                "UPDATE shows SET feed_url = ?, etag = NULL, last_modified = NULL WHERE id = ?", (new_url, show_id)
+            )
 
     # -- episodes -----------------------------------------------------------------------------
 
     def find_episode(self, show_id: int, guid: str, audio_url: str) -> int | None:
         """The stored episode an item is: same guid, else same audio (a feed that changed its guids)."""
         row = self.conn.execute("SELECT id FROM episodes WHERE show_id = ? AND guid = ?", (show_id, guid)).fetchone()
-        row = row or self.conn.execute("SELECT id FROM episodes WHERE show_id = ? AND audio_url = ?",
-                                       (show_id, audio_url)).fetchone()
+        row = (
+            row
+            or self.conn.execute(
+                "SELECT id FROM episodes WHERE show_id = ? AND audio_url = ?", (show_id, audio_url)
+            ).fetchone()
+        )
         return row[0] if row else None
 
     def has_episodes(self, show_id: int) -> bool:
@@ -182,10 +209,25 @@ class Store:
             "INSERT INTO episodes (show_id, guid, title, description, link, audio_url, audio_type, audio_bytes, "
             "published_at, duration, transcript_links, soundbites, persons, state, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (show_id, item.guid, item.title, item.description, item.link, item.audio_url, item.audio_type,
-             item.audio_bytes, _iso(item.published), item.duration, _links_json(item.transcripts),
-             json.dumps([asdict(b) for b in item.soundbites]), json.dumps([asdict(p) for p in item.persons]),
-             state, stamp, stamp)).lastrowid
+            (
+                show_id,
+                item.guid,
+                item.title,
+                item.description,
+                item.link,
+                item.audio_url,
+                item.audio_type,
+                item.audio_bytes,
+                _iso(item.published),
+                item.duration,
+                _links_json(item.transcripts),
+                json.dumps([asdict(b) for b in item.soundbites]),
+                json.dumps([asdict(p) for p in item.persons]),
+                state,
+                stamp,
+                stamp,
+            ),
+        ).lastrowid
 
     def refresh_episode(self, episode_id: int, item: FeedItem) -> None:
         """Take a re-published item's current details; its identity and state stay."""
@@ -193,8 +235,20 @@ class Store:
             "UPDATE episodes SET title = ?, description = ?, link = ?, audio_url = ?, audio_type = ?, "
             "audio_bytes = ?, duration = CASE WHEN ? > 0 THEN ? ELSE duration END, transcript_links = ?, "
             "updated_at = ? WHERE id = ?",
-            (item.title, item.description, item.link, item.audio_url, item.audio_type, item.audio_bytes,
-             item.duration, item.duration, _links_json(item.transcripts), now(), episode_id))
+            (
+                item.title,
+                item.description,
+                item.link,
+                item.audio_url,
+                item.audio_type,
+                item.audio_bytes,
+                item.duration,
+                item.duration,
+                _links_json(item.transcripts),
+                now(),
+                episode_id,
+            ),
+        )
 
     def episode(self, episode_id: int) -> Episode:
         row = self.conn.execute(f"{_EPISODE_SQL} WHERE e.id = ?", (episode_id,)).fetchone()
@@ -209,8 +263,12 @@ class Store:
             if row:
                 return _episode(row)
         rows = self.conn.execute(f"{_EPISODE_SQL} WHERE e.guid = ? ORDER BY e.id", (ref,)).fetchall()
-        rows = rows or self.conn.execute(f"{_EPISODE_SQL} WHERE LOWER(e.title) LIKE ? ORDER BY e.id",
-                                         (ref.lower().replace("%", "") + "%",)).fetchall()
+        rows = (
+            rows
+            or self.conn.execute(
+                f"{_EPISODE_SQL} WHERE LOWER(e.title) LIKE ? ORDER BY e.id", (ref.lower().replace("%", "") + "%",)
+            ).fetchall()
+        )
         if len(rows) == 1:
             return _episode(rows[0])
         if not rows:
@@ -218,9 +276,14 @@ class Store:
         names = "; ".join(f"{r['id']}: {r['title']}" for r in rows[:5])
         raise NotFound(f"{len(rows)} episodes match {ref!r} ({names}); give the id instead")
 
-    def episodes(self, states: tuple[str, ...] = (), show_id: int | None = None,
-                 since: datetime | None = None, recipient_id: int | None = None,
-                 followed: bool = False) -> list[Episode]:
+    def episodes(
+        self,
+        states: tuple[str, ...] = (),
+        show_id: int | None = None,
+        since: datetime | None = None,
+        recipient_id: int | None = None,
+        followed: bool = False,
+    ) -> list[Episode]:
         """Episodes filtered by state, show, publication time and follower, oldest first.
 
         `followed` keeps only shows somebody still follows."""
@@ -246,13 +309,18 @@ class Store:
     def set_state(self, episode_id: int, state: str, audio_path: str | None = None) -> None:
         """Move an episode on; a success clears the error of an earlier attempt."""
         assert state in EPISODE_STATES, state
-        self.conn.execute("UPDATE episodes SET state = ?, audio_path = ?, error = NULL, updated_at = ? WHERE id = ?",
-                          (state, audio_path, now(), episode_id))
+        self.conn.execute(
+            "UPDATE episodes SET state = ?, audio_path = ?, error = NULL, updated_at = ? WHERE id = ?",
+            (state, audio_path, now(), episode_id),
+        )
 
     def fail(self, episode_id: int, error: str) -> None:
         """Record a failed attempt; the episode is retried by later scans until attempts run out."""
-        self.conn.execute("UPDATE episodes SET state = 'failed', error = ?, attempts = attempts + 1, "
-                          "audio_path = NULL, updated_at = ? WHERE id = ?", (error, now(), episode_id))
+        self.conn.execute(
+            "UPDATE episodes SET state = 'failed', error = ?, attempts = attempts + 1, "
+            "audio_path = NULL, updated_at = ? WHERE id = ?",
+            (error, now(), episode_id),
+        )
 
     def requeue(self, states: tuple[str, ...], since: datetime, max_attempts: int) -> int:
         """Put skipped episodes published since `since`, and failed ones with attempts left, back to 'new'."""
@@ -261,7 +329,8 @@ class Store:
             f"UPDATE episodes SET state = 'new', updated_at = ? WHERE state IN ({placeholders}) "
             "AND (state != 'failed' OR attempts < ?) AND (state = 'failed' OR published_at >= ?) "
             "AND show_id IN (SELECT show_id FROM subscriptions)",
-            (now(), *states, max_attempts, _iso(since))).rowcount
+            (now(), *states, max_attempts, _iso(since)),
+        ).rowcount
 
     # -- transcripts --------------------------------------------------------------------------
 
@@ -272,8 +341,18 @@ class Store:
             self.conn.execute(
                 "INSERT INTO transcripts (episode_id, source, format, language, model, segments, audio_seconds, "
                 "work_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (episode_id) DO NOTHING",
-                (episode_id, transcript.source, transcript.format, transcript.language, transcript.model,
-                 segments, transcript.duration, work_seconds, now()))
+                (
+                    episode_id,
+                    transcript.source,
+                    transcript.format,
+                    transcript.language,
+                    transcript.model,
+                    segments,
+                    transcript.duration,
+                    work_seconds,
+                    now(),
+                ),
+            )
             self.set_state(episode_id, "transcribed")
 
     def transcript(self, episode_id: int) -> Transcript:
@@ -281,8 +360,9 @@ class Store:
         if row is None:
             raise NotFound(f"episode {episode_id} has no transcript yet; run `podsift scan`")
         segments = [Segment(start, end, text, speaker) for start, end, speaker, text in json.loads(row["segments"])]
-        return Transcript(segments=segments, source=row["source"], format=row["format"],
-                          language=row["language"], model=row["model"])
+        return Transcript(
+            segments=segments, source=row["source"], format=row["format"], language=row["language"], model=row["model"]
+        )
 
     def counts(self) -> dict[str, int]:
         """Episodes per state."""
@@ -313,18 +393,41 @@ def _links_json(links: list[TranscriptLink]) -> str:
 
 
 def _show(row: sqlite3.Row) -> Show:
-    return Show(id=row["id"], feed_url=row["feed_url"], title=row["title"], link=row["link"],
-                description=row["description"], etag=row["etag"], last_modified=row["last_modified"],
-                last_checked_at=row["last_checked_at"], last_status=row["last_status"], error=row["error"],
-                error_count=row["error_count"], paused=bool(row["paused"]), episode_count=row["episode_count"])
+    return Show(
+        id=row["id"],
+        feed_url=row["feed_url"],
+        title=row["title"],
+        link=row["link"],
+        description=row["description"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_checked_at=row["last_checked_at"],
+        last_status=row["last_status"],
+        error=row["error"],
+        error_count=row["error_count"],
+        paused=bool(row["paused"]),
+        episode_count=row["episode_count"],
+    )
 
 
 def _episode(row: sqlite3.Row) -> Episode:
     published = datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
-    return Episode(id=row["id"], show_id=row["show_id"], guid=row["guid"], title=row["title"],
-                   audio_url=row["audio_url"], state=row["state"], published_at=published,
-                   duration=row["duration"], description=row["description"], link=row["link"],
-                   audio_type=row["audio_type"], audio_bytes=row["audio_bytes"],
-                   transcript_links=[TranscriptLink(**d) for d in json.loads(row["transcript_links"])],
-                   error=row["error"], attempts=row["attempts"], audio_path=row["audio_path"],
-                   show_title=row["show_title"])
+    return Episode(
+        id=row["id"],
+        show_id=row["show_id"],
+        guid=row["guid"],
+        title=row["title"],
+        audio_url=row["audio_url"],
+        state=row["state"],
+        published_at=published,
+        duration=row["duration"],
+        description=row["description"],
+        link=row["link"],
+        audio_type=row["audio_type"],
+        audio_bytes=row["audio_bytes"],
+        transcript_links=[TranscriptLink(**d) for d in json.loads(row["transcript_links"])],
+        error=row["error"],
+        attempts=row["attempts"],
+        audio_path=row["audio_path"],
+        show_title=row["show_title"],
+    )

@@ -62,13 +62,18 @@ class WhisperTranscriber:
 
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a model name must resolve from the local cache
             try:
-                model = WhisperModel(model_location(self.settings.model), device=self.settings.device,
-                                     compute_type=self.settings.compute_type, cpu_threads=self.settings.cpu_threads,
-                                     local_files_only=True)
+                model = WhisperModel(
+                    model_location(self.settings.model),
+                    device=self.settings.device,
+                    compute_type=self.settings.compute_type,
+                    cpu_threads=self.settings.cpu_threads,
+                    local_files_only=True,
+                )
             except Exception as exc:  # faster-whisper raises bare exceptions for a missing model
                 raise TranscriptionError(
                     f"cannot load speech-to-text model {self.settings.model!r} ({exc}); podsift never downloads "
-                    "models: set [transcribe] model to a CTranslate2 model folder, or to \"bundled\"") from None
+                    'models: set [transcribe] model to a CTranslate2 model folder, or to "bundled"'
+                ) from None
             self._pipeline = BatchedInferencePipeline(model)
         return self._pipeline
 
@@ -77,21 +82,28 @@ class WhisperTranscriber:
         pipeline = self._load()
         s = self.settings
         try:
-            segments, info = pipeline.transcribe(str(audio), language=s.language or None, beam_size=s.beam_size,
-                                                 batch_size=s.batch_size, word_timestamps=True)
+            segments, info = pipeline.transcribe(
+                str(audio),
+                language=s.language or None,
+                beam_size=s.beam_size,
+                batch_size=s.batch_size,
+                word_timestamps=True,
+            )
             words = []
             for segment in segments:
-                words += [Segment(float(w.start), float(w.end), w.word.strip())
-                          for w in segment.words or [] if w.word.strip()]
+                words += [
+                    Segment(float(w.start), float(w.end), w.word.strip()) for w in segment.words or [] if w.word.strip()
+                ]
                 if progress:
                     progress(segment.end)
         except (OSError, ValueError, RuntimeError) as exc:
             raise TranscriptionError(f"cannot transcribe {audio.name} ({exc}); the file may not be audio") from None
         except Exception as exc:  # PyAV's decoding errors share no base class with the above
             if type(exc).__module__.startswith("av"):
-                raise TranscriptionError(f"cannot decode {audio.name} ({exc}); the file is not audio "
-                                         "podsift can read") from None
+                raise TranscriptionError(
+                    f"cannot decode {audio.name} ({exc}); the file is not audio podsift can read"
+                ) from None
             raise
-        return Transcript(segments=sentences(words), source="whisper", format="whisper",
-                          language=info.language, model=s.model)
-
+        return Transcript(
+            segments=sentences(words), source="whisper", format="whisper", language=info.language, model=s.model
+        )

@@ -54,11 +54,14 @@ def parse_feed(data: bytes, base_url: str = "") -> ParseResult:
     elif kind == "atom:feed":
         feed = _atom_feed(root, base_url)
     elif kind == "html":
-        raise ParseError("this is a web page, not a podcast feed: find the show's RSS link "
-                         "(often labelled RSS or 'other apps') and subscribe to that")
+        raise ParseError(
+            "this is a web page, not a podcast feed: find the show's RSS link "
+            "(often labelled RSS or 'other apps') and subscribe to that"
+        )
     else:
-        raise ParseError(f"no <rss> or <feed> element (the document starts with <{kind}>): "
-                         "check that the URL is the podcast's feed")
+        raise ParseError(
+            f"no <rss> or <feed> element (the document starts with <{kind}>): check that the URL is the podcast's feed"
+        )
     if warning and not feed.items:
         raise ParseError(warning)
     return ParseResult(feed, warning)
@@ -75,19 +78,29 @@ def _parse_xml(data: bytes) -> tuple[etree._Element, str]:
     if root is None:
         raise ParseError("the feed is not XML: check that the URL is the podcast's feed")
     # Undeclared prefixes (itunes:, podcast:) are too common to complain about; real damage is not.
-    damage = [e for e in parser.error_log if e.type != NS_ERR_UNDEFINED_NAMESPACE
-              and e.level >= etree.ErrorLevels.ERROR]
+    damage = [
+        e for e in parser.error_log if e.type != NS_ERR_UNDEFINED_NAMESPACE and e.level >= etree.ErrorLevels.ERROR
+    ]
     if damage:
         first = damage[0]
-        return root, (f"the feed is not well-formed XML (line {first.line}: {first.message.strip()}); "
-                      "podsift read what it could; tell the publisher")
+        return root, (
+            f"the feed is not well-formed XML (line {first.line}: {first.message.strip()}); "
+            "podsift read what it could; tell the publisher"
+        )
     return root, ""
 
 
 def _parser() -> etree.XMLParser:
     # resolve_entities="internal": &name; declared in the document expands, nothing external is read.
-    return etree.XMLParser(recover=True, resolve_entities="internal", no_network=True,
-                           load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
+    return etree.XMLParser(
+        recover=True,
+        resolve_entities="internal",
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 def _key(el) -> str:
@@ -156,7 +169,9 @@ def _rss_item(el, base: str) -> FeedItem | None:
     return FeedItem(
         guid=guid or url,
         title=_text(el, "title", "itunes:title") or _file_stem(url),
-        audio_url=url, audio_type=kind, audio_bytes=size,
+        audio_url=url,
+        audio_type=kind,
+        audio_bytes=size,
         published=parse_date(_text(el, "pubDate", "?:date", "dc:date")),
         duration=parse_duration(_text(el, "itunes:duration")),
         description=_plain(_text(el, "content:encoded", "description", "itunes:summary")),
@@ -202,9 +217,14 @@ def _transcripts(el, base: str) -> list[TranscriptLink]:
     for tag in _children(el, "podcast:transcript"):
         url = tag.get("url", "").strip()
         if url:
-            links.append(TranscriptLink(url=_url(base, url), type=tag.get("type", "").strip().lower(),
-                                        language=tag.get("language", "").strip(),
-                                        rel=tag.get("rel", "").strip().lower()))
+            links.append(
+                TranscriptLink(
+                    url=_url(base, url),
+                    type=tag.get("type", "").strip().lower(),
+                    language=tag.get("language", "").strip(),
+                    rel=tag.get("rel", "").strip().lower(),
+                )
+            )
     return links
 
 
@@ -251,14 +271,15 @@ def _atom_link(el, rel: str) -> str:
 
 
 def _atom_entry(el, base: str) -> FeedItem | None:
-    enclosure = next((l for l in _children(el, "atom:link") if l.get("rel") == "enclosure" and l.get("href")), None)
+    enclosure = next((k for k in _children(el, "atom:link") if k.get("rel") == "enclosure" and k.get("href")), None)
     if enclosure is None:
         return None
     url = _url(base, enclosure.get("href").strip())
     return FeedItem(
         guid=_text(el, "atom:id") or url,
         title=_text(el, "atom:title") or _file_stem(url),
-        audio_url=url, audio_type=(enclosure.get("type") or "").lower(),
+        audio_url=url,
+        audio_type=(enclosure.get("type") or "").lower(),
         audio_bytes=_int(enclosure.get("length"), -1),
         published=parse_date(_text(el, "atom:published", "atom:updated")),
         duration=parse_duration(_text(el, "itunes:duration")),

@@ -18,8 +18,9 @@ def parse_opml(data: bytes) -> list[tuple[str, str]]:
     except etree.XMLSyntaxError:
         root = None
     if root is None or not isinstance(root.tag, str) or root.tag.lower() != "opml":
-        raise ParseError("not an OPML file: export your subscriptions from your podcast app "
-                         "as OPML, or pass feed URLs instead")
+        raise ParseError(
+            "not an OPML file: export your subscriptions from your podcast app as OPML, or pass feed URLs instead"
+        )
     seen, feeds = set(), []
     for outline in root.iter("outline"):
         url = (outline.get("xmlUrl") or outline.get("xmlurl") or outline.get("url") or "").strip()
@@ -33,10 +34,15 @@ def parse_opml(data: bytes) -> list[tuple[str, str]]:
 def to_opml(feeds: list[tuple[str, str]], title: str = "podsift subscriptions") -> bytes:
     """An OPML 2.0 document listing (title, feed URL) pairs."""
     stamp = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
-             f"  <head><title>{escape(title)}</title><dateCreated>{stamp}</dateCreated></head>", "  <body>"]
-    lines += [f'    <outline type="rss" text={quoteattr(t or u)} title={quoteattr(t or u)} xmlUrl={quoteattr(u)}/>'
-              for t, u in feeds]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{escape(title)}</title><dateCreated>{stamp}</dateCreated></head>",
+        "  <body>",
+    ]
+    lines += [
+        f'    <outline type="rss" text={quoteattr(t or u)} title={quoteattr(t or u)} xmlUrl={quoteattr(u)}/>'
+        for t, u in feeds
+    ]
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode("utf-8")
-

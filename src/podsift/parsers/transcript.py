@@ -22,9 +22,14 @@ from ..models import Segment, Transcript
 # whose times mark only paragraphs.
 FORMATS = ("json", "vtt", "srt", "html")
 MIME_FORMATS = {
-    "application/json": "json", "application/vnd.podcastindex.transcript+json": "json",
-    "text/vtt": "vtt", "text/webvtt": "vtt",
-    "application/x-subrip": "srt", "application/srt": "srt", "text/srt": "srt", "text/x-srt": "srt",
+    "application/json": "json",
+    "application/vnd.podcastindex.transcript+json": "json",
+    "text/vtt": "vtt",
+    "text/webvtt": "vtt",
+    "application/x-subrip": "srt",
+    "application/srt": "srt",
+    "text/srt": "srt",
+    "text/x-srt": "srt",
     "text/html": "html",
 }
 TIMESTAMP = r"(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?"
@@ -56,8 +61,10 @@ def parse_transcript(data: bytes, mime: str = "") -> Transcript:
     kind = format_of(mime, data)
     parser = {"vtt": parse_vtt, "srt": parse_srt, "json": parse_json, "html": parse_html}.get(kind)
     if parser is None:
-        raise ParseError(f"transcript type {mime or 'unknown'!r} has no timings podsift can use; "
-                         "it will transcribe the audio instead")
+        raise ParseError(
+            f"transcript type {mime or 'unknown'!r} has no timings podsift can use; "
+            "it will transcribe the audio instead"
+        )
     segments = [s for s in parser(data) if s.text]
     if not segments:
         raise ParseError(f"the {kind.upper()} transcript holds no timed text; podsift will transcribe the audio")
@@ -80,7 +87,7 @@ def _cues(text: str):
             match = CUE_TIMES.match(line)
             if match:
                 g = match.groups()
-                yield _seconds(*g[:4]), _seconds(*g[4:]), [l for l in lines[i + 1:] if l.strip()]
+                yield _seconds(*g[:4]), _seconds(*g[4:]), [line for line in lines[i + 1 :] if line.strip()]
                 break
 
 
@@ -88,7 +95,7 @@ def _labelled(text: str, speaker: str) -> tuple[str, str]:
     """Split a "Name: words" label off a cue; keeps `speaker` when there is none."""
     match = LABEL.match(text)
     if match and match.group(1).lower() not in ("note", "update", "edit"):
-        return text[match.end():], match.group(1)
+        return text[match.end() :], match.group(1)
     return text, speaker
 
 
