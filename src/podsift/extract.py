@@ -1,0 +1,116 @@
+"""Stage 4, extract: an episode's transcript in, its ranked insights out.
+
+Candidates are runs of consecutive sentences that make a paragraph of 25 to 80 words once cleaned
+and that do not open on a word needing what came before ("it", "that", "so"): a sentence that
+cannot stand alone is joined to its neighbours by being part of a longer run. Each candidate is
+scored by `features.Scorer`; the best are kept greedily, skipping any that overlap in time or
+say nearly the same thing as one already kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clean import dangles, reader_text
+from .embed import Embedder, MiniLM
+from .features import NOISE_PROTOTYPES, Context, Scorer, features
+from .models import Segment, Transcript
+
+MIN_WORDS, MAX_WORDS = 25, 80
+MAX_SENTENCES = 6
+SAME_IDEA = 0.8  # cosine above which two passages of one episode say the same thing
+
+
+@dataclass
+class Insight:
+    """A statement worth knowing: what a reader sees, the exact words it rests on, and where."""
+
+    text: str
+    quote: str
+    start: float
+    end: float
+    score: float
+    reasons: dict = field(default_factory=dict)
+    vector: np.ndarray | None = None
+    rank: int = 0
+    first: int = 0  # the sentences it spans in its transcript: segments[first:last]
+    last: int = 0
+
+
+class Extractor:
+    """The offline default: candidate passages, a feature scorer, and greedy selection."""
+
+    def __init__(self, embedder: Embedder | None = None, scorer: Scorer | None = None, keep: int = 8):
+        self.embedder = embedder or MiniLM()
+        self.scorer = scorer or Scorer()
+        self.keep = keep
+        self._noise: np.ndarray | None = None
+
+    def extract(self, transcript: Transcript, title: str = "", notes: str = "") -> list[Insight]:
+        """The episode's best insights, ranked from 1."""
+        return select(self.scored(transcript, title, notes), self.keep)
+
+    def scored(self, transcript: Transcript, title: str = "", notes: str = "") -> list[Insight]:
+        """Every candidate passage with its score and reasons, unranked."""
+        segments = transcript.segments
+        found = self.candidates(segments)
+        if not found:
+            return []
+        # A passage's vector is the length-weighted mean of its sentences' vectors: each sentence is
+        # embedded once, instead of once for every passage it is part of.
+        vectors = self.embedder([s.text for s in segments] + [f"{title}. {notes}"])
+        sentence_vectors, topic = vectors[:-1] * _lengths(segments)[:, None], vectors[-1]
+        ctx = Context(transcript.duration, topic, _unit(vectors[:-1].mean(0)), self._noise_vectors())
+        for insight in found:
+            vector = _unit(sentence_vectors[insight.first : insight.last].sum(0))
+            values = features(insight.text, insight.quote, insight.start, insight.end, vector, ctx)
+            insight.vector = vector
+            insight.score = self.scorer.score(values)
+            insight.reasons = {**self.scorer.reasons(values), "features": {k: round(v, 3) for k, v in values.items()}}
+        return found
+
+    def candidates(self, segments: list[Segment]) -> list[Insight]:
+        """Every run of sentences that reads as a self-contained paragraph of the right length."""
+        found = []
+        for i in range(len(segments)):
+            for j in range(i + 1, min(len(segments), i + MAX_SENTENCES) + 1):
+                run = segments[i:j]
+                quote = " ".join(s.text for s in run)
+                if len(quote.split()) > MAX_WORDS * 1.3:
+                    break
+                text = reader_text([s.text for s in run])
+                if MIN_WORDS <= len(text.split()) <= MAX_WORDS and not dangles(text):
+                    found.append(Insight(text, quote, run[0].start, run[-1].end, 0.0, first=i, last=j))
+        return found
+
+    def _noise_vectors(self) -> np.ndarray:
+        if self._noise is None:
+            self._noise = self.embedder(NOISE_PROTOTYPES)
+        return self._noise
+
+
+def select(candidates: list[Insight], keep: int) -> list[Insight]:
+    """Best first, skipping candidates that overlap a kept one in time or repeat its idea."""
+    kept: list[Insight] = []
+    for c in sorted(candidates, key=lambda c: c.score, reverse=True):
+        if any(c.start < k.end and k.start < c.end for k in kept):
+            continue
+        if any(float(c.vector @ k.vector) >= SAME_IDEA for k in kept):
+            continue
+        kept.append(c)
+        if len(kept) == keep:
+            break
+    for rank, insight in enumerate(kept, 1):
+        insight.rank = rank
+    return kept
+
+
+def _lengths(segments: list[Segment]) -> np.ndarray:
+    return np.array([max(len(s.text.split()), 1) for s in segments], dtype=np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(v)
+    return v / norm if norm else v
