@@ -13,6 +13,7 @@ gradient descent with L2 regularisation from a fixed start, so the same data giv
 Prints leave-one-show-out figures (each show's episodes ranked by a model that never saw that
 show) so that what is written is known to generalise beyond the shows it was fitted on.
 """
+
 import argparse
 import json
 import sqlite3
@@ -33,8 +34,9 @@ def load(home: Path, truth_path: Path):
     """(show, episode truth, Transcript) for every corpus episode found in the store."""
     db = sqlite3.connect(home / "podsift.db")
     truth = {e["guid"]: e for e in json.load(open(truth_path))}
-    rows = db.execute("SELECT e.guid, e.title, e.description, t.segments FROM episodes e "
-                      "JOIN transcripts t ON t.episode_id = e.id")
+    rows = db.execute(
+        "SELECT e.guid, e.title, e.description, t.segments FROM episodes e JOIN transcripts t ON t.episode_id = e.id"
+    )
     out = []
     for guid, title, notes, segments in rows:
         if guid in truth:
@@ -90,7 +92,7 @@ def ranking_quality(episodes, scorer: Scorer):
             continue
         for c in cands:
             c.score = scorer.score(c.reasons["features"])
-        label_of = {id(c): lab for c, lab in zip(cands, labels)}
+        label_of = {id(c): lab for c, lab in zip(cands, labels, strict=True)}
         chosen = select(list(cands), 3)
         hits = [label_of[id(c)] for c in chosen]
         top1.append(float(bool(hits and hits[0])))
@@ -114,20 +116,29 @@ def main():
     for show in shows:  # leave one show out
         train = [e for e in episodes if e[0] != show]
         w, b = fit(*matrix(train))
-        held.append(ranking_quality([e for e in episodes if e[0] == show], Scorer(dict(zip(FEATURES, w)), b)))
-    print(f"held-out show: top-1 hit {np.mean([h[0] for h in held]):.2f}, "
-          f"top-3 recall {np.mean([h[1] for h in held]):.2f}")
+        held.append(
+            ranking_quality([e for e in episodes if e[0] == show], Scorer(dict(zip(FEATURES, w, strict=True)), b))
+        )
+    print(
+        f"held-out show: top-1 hit {np.mean([h[0] for h in held]):.2f}, "
+        f"top-3 recall {np.mean([h[1] for h in held]):.2f}"
+    )
     w, b = fit(x, y)
-    scorer = Scorer(dict(zip(FEATURES, w)), b)
-    print(f"all shows (fitted on them): top-1 hit {ranking_quality(episodes, scorer)[0]:.2f}, "
-          f"top-3 recall {ranking_quality(episodes, scorer)[1]:.2f}")
+    scorer = Scorer(dict(zip(FEATURES, w, strict=True)), b)
+    print(
+        f"all shows (fitted on them): top-1 hit {ranking_quality(episodes, scorer)[0]:.2f}, "
+        f"top-3 recall {ranking_quality(episodes, scorer)[1]:.2f}"
+    )
     current = ranking_quality(episodes, Scorer())
     print(f"weights now in scorer.json: top-1 hit {current[0]:.2f}, top-3 recall {current[1]:.2f}")
-    for k, v in sorted(zip(FEATURES, w), key=lambda kv: -abs(kv[1])):
+    for k, v in sorted(zip(FEATURES, w, strict=True), key=lambda kv: -abs(kv[1])):
         print(f"  {k:>14} {v:+.2f}")
     if a.write:
-        doc = {"note": "fitted by scripts/train_scorer.py on the dev corpus; see docs/insights.md",
-               "bias": round(float(b), 4), "weights": {k: round(float(v), 4) for k, v in zip(FEATURES, w)}}
+        doc = {
+            "note": "fitted by scripts/train_scorer.py on the dev corpus; see docs/insights.md",
+            "bias": round(float(b), 4),
+            "weights": {k: round(float(v), 4) for k, v in zip(FEATURES, w, strict=True)},
+        }
         OUT.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"wrote {OUT}", file=sys.stderr)
 

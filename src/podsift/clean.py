@@ -12,6 +12,8 @@ LEADING = re.compile(
     r"honestly|anyway|like|and so|so yeah)\b[\s,.!-]*",
     re.I,
 )
+# A name opening a sentence and followed by a connective is the host turning to someone: "Sam, okay, so ..."
+VOCATIVE = re.compile(r"^[A-Z][a-z]+,\s+(?=(?:so|okay|ok|well|right|yeah|and|but|now|look)\b)", re.I)
 DANGLING = re.compile(r"^\W*(?:it|its|it's|this|that|these|those|they|them|their|he|she|his|her|which|there)\b", re.I)
 REACTION = re.compile(r"^\W*(?:\w+\W*){1,3}$")  # "Right.", "Oh no.", "Huh, wow." : reactions, not content
 
@@ -22,7 +24,7 @@ def clean_sentence(text: str) -> str:
     text = REPEATS.sub(r"\1", text)
     previous = None
     while previous != text:  # "So, yeah, basically the ..." loses every leading connective
-        previous, text = text, LEADING.sub("", text.strip(" ,;-"))
+        previous, text = text, LEADING.sub("", VOCATIVE.sub("", text.strip(" ,;-")))
     text = re.sub(r"\s+([,.!?;:])", r"\1", text)
     text = re.sub(r"([,;:])(?=[^\s\d])", r"\1 ", text)
     text = re.sub(r"\bi\b", "I", re.sub(r"\s{2,}", " ", text)).strip(" ,;-")

@@ -4,8 +4,9 @@ stage called, result printed. Data goes to stdout, progress and messages to stde
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -14,12 +15,26 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .embed import MiniLM
 from .errors import PodsiftError
+from .extract import Extractor
 from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .render import clock, transcript_json, transcript_text, transcript_vtt
+from .rank import digest_for
+from .render import (
+    clock,
+    digest_html,
+    digest_json,
+    digest_markdown,
+    digest_text,
+    insights_json,
+    insights_text,
+    transcript_json,
+    transcript_text,
+    transcript_vtt,
+)
 from .settings import Settings, load_settings
 from .store import Store
 from .transcribe import WhisperTranscriber
@@ -175,7 +190,7 @@ def run_scan(settings: Settings, since: datetime | None, quiet: bool = False) ->
     """Open the store, the network and the transcriber, and scan."""
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
-        ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), reporter)
+        ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
         try:
             return scan(ctx, since)
         except KeyboardInterrupt:
@@ -196,6 +211,8 @@ def print_report(report: ScanReport) -> None:
     table.add_row("episodes failed", str(len(report.failures)))
     if report.deferred:
         table.add_row("downloads deferred (cache full)", str(report.deferred))
+    table.add_row("episodes with insights found", str(report.extracted))
+    table.add_row("insights found", str(report.insights))
     table.add_row("audio transcribed", clock(report.audio_seconds))
     table.add_row("wall time", f"{report.wall_seconds:.1f} s")
     table.add_row("speed", f"{report.speed:.1f} audio s per wall s")
@@ -242,6 +259,57 @@ def transcript(episode, fmt):
         "json": lambda: transcript_json(found, text),
     }[fmt]()
     sys.stdout.write(rendered)
+
+
+@main.command()
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day whose episodes to digest (YYYY-MM-DD, in the configured time zone). Default: yesterday.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "html", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the digest.",
+)
+@click.option("--rebuild", is_flag=True, help="Build the digest again instead of returning the stored one.")
+def digest(day, fmt, rebuild):
+    """The day's top insights across your shows, at most 5, each linked to the second it was said.
+
+    A digest is built once and stored: asking again returns the same one. It never repeats an idea
+    an earlier digest sent, names every show an idea was heard on that day, and takes at most two
+    items from one show. A quiet day gives a shorter digest rather than filler."""
+    settings = load_settings()
+    when = day.date() if day else datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    with _store(settings) as store:
+        items = digest_for(store, settings, store.local_recipient(), when, MiniLM(), rebuild)
+    sys.stdout.write(render_digest(when.isoformat(), items, fmt))
+
+
+def render_digest(day: str, items, fmt: str) -> str:
+    """A digest in one of the `digest --format` choices."""
+    render = {"text": digest_text, "markdown": digest_markdown, "html": digest_html, "json": digest_json}[fmt]
+    return render(day, items)
+
+
+@main.command()
+@click.option("--episode", "ref", help="Only this episode (id, guid or the start of its title).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+@click.option("--explain", is_flag=True, help="Show why each insight scored as it did.")
+def insights(ref, fmt, explain):
+    """Every episode's insights, best first, with their score (and its reasons with --explain)."""
+    settings = load_settings()
+    with _store(settings) as store:
+        episodes = [store.lookup_episode(ref)] if ref else store.episodes(states=("extracted",), followed=True)
+        found = store.insights(episode_ids=[e.id for e in episodes])
+    groups = [(e, [i for i in found if i.episode_id == e.id]) for e in episodes]
+    sys.stdout.write(insights_json(groups, explain) if fmt == "json" else insights_text(groups, explain))
 
 
 @main.command()

@@ -25,37 +25,34 @@ def _words(*phrases: str) -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(phrases) + r")\b", re.I)
 
 
+# fmt: off
 NUMBER = re.compile(
     r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
-    r"fifty|hundred|thousand|million|billion|half|twice|double|triple|percent|dozen)\b",
-    re.I,
-)
+    r"fifty|hundred|thousand|million|billion|half|twice|double|triple|percent|dozen)\b", re.I)
 CAUSAL = _words(
     "because", "so that", "which means", "that means", "that's why", "the reason", "leads to", "causes?",
-    "therefore", "as a result", "in turn", "which makes", "driven by", "due to", "thanks to", "results? in",
-)
+    "therefore", "as a result", "in turn", "which makes", "driven by", "due to", "thanks to", "results? in")
 CONTRAST = _words(
     "but", "instead", "actually", "rather than", "whereas", "however", "the opposite", "myth", "not because",
     "people (?:assume|think|believe|say)", "turns out", "counter-?intuitive", "surprising(?:ly)?", "in fact",
-    "even though", "only true if", "doesn't", "isn't", "not",
-)
+    "even though", "only true if", "doesn't", "isn't", "not")
 DEFINITION = _words(
-    "is called", "are called", "known as", "call(?:s|ed)? it", "is when", "works by", "happens when", "in other words",
-    "the idea is", "the trick is", "the key is", "what's happening is", "is basically",
-)
-HEDGE = _words("maybe", "i think", "i guess", "probably", "kind of", "sort of", "i feel like", "i'm not sure", "perhaps")
+    "is called", "are called", "known as", "call(?:s|ed)? it", "is when", "works by", "happens when",
+    "in other words", "the idea is", "the trick is", "the key is", "what's happening is", "is basically")
+HEDGE = _words(
+    "maybe", "i think", "i guess", "probably", "kind of", "sort of", "i feel like", "i'm not sure", "perhaps")
 FILLER = _words("um+", "uh+", "you know", "i mean", "like,", "right, right", "yeah yeah")
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "me", "my", "mine")
 AD = _words(
     "sponsor(?:ed)?", "promo", "code", "discount", "free trial", "percent off", "dot com", "slash", "supported by",
     "brought to you", "visit", "sign up", "order", "subscription", "offer", "first (?:box|month|order)", "shipping",
-)
+    "claims?", "the company says", "says (?:its|it)", "been using (?:one|it)")
 HOUSEKEEPING = _words(
     "subscribe", "rate", "review", "this episode", "next week", "last week", "welcome (?:back )?to", "thanks for",
     "thank you", "listening", "show notes", "newsletter", "patreon", "link", "hiring", "see you", "our guest",
-    "joining (?:me|us)", "today we", "on the show", "listener", "mailbag", "email us",
-)
+    "joining (?:me|us)", "today we", "on the show", "listener", "mailbag", "email us")
 LAUGHTER = _words("haha", "ha", "hah", "lol", "joke", "kidding", "funny")
+# fmt: on
 
 NOISE_PROTOTYPES = [
     "This episode is supported by our sponsor. Use promo code SHOW for your first order free.",
@@ -66,11 +63,13 @@ NOISE_PROTOTYPES = [
     "We got a listener email this week, and before we start, some quick housekeeping.",
 ]
 
+# fmt: off
 FEATURES = (
     "length", "in_range", "numbers", "causal", "contrast", "definition", "named", "long_words",
     "question", "hedge", "filler", "first_person", "ad", "housekeeping", "laughter",
     "opening", "closing", "topic", "central", "noise_like",
 )
+# fmt: on
 
 
 @dataclass

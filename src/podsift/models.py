@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,24 @@ class Episode:
     attempts: int = 0
     audio_path: str | None = None
     show_title: str = ""
+
+
+@dataclass
+class StoredInsight:
+    """An insight as stored, with the episode and show it came from."""
+
+    id: int
+    episode_id: int
+    rank: int
+    text: str
+    quote: str
+    start: float
+    end: float
+    score: float
+    reasons: dict
+    vector: Any  # numpy float32 unit vector, or None
+    guid: str
+    episode_title: str
+    audio_url: str
+    show_id: int
+    show_title: str

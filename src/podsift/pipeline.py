@@ -1,5 +1,5 @@
 """The whole scan in one screen: poll feeds -> publisher transcripts -> download audio while
-transcribing what has arrived. Each step takes episodes in one state from the store and moves
+transcribing what has arrived -> extract insights. Each step takes episodes in one state from the store and moves
 them to the next, so a crash or Ctrl-C anywhere resumes from the store on the next run.
 """
 
@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import PodsiftError
+from .extract import Extractor
 from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, fits_in_cache
 from .models import Episode
 from .net import Fetcher
@@ -34,6 +35,8 @@ class ScanReport:
     transcribed: int = 0  # episodes transcribed from audio
     deferred: int = 0  # downloads left for the next scan because the audio cache is full
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+    extracted: int = 0  # episodes whose insights were extracted
+    insights: int = 0
     audio_seconds: float = 0.0  # audio transcribed by speech-to-text
     transcribe_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -56,6 +59,7 @@ class Context:
     store: Store
     fetcher: Fetcher
     transcriber: Transcriber
+    extractor: Extractor | None = None  # None: stop at transcripts
     reporter: Reporter = field(default_factory=Reporter)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -70,6 +74,8 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
         )
         needs_audio = reuse_publisher_transcripts(ctx, report)
         download_and_transcribe(ctx, needs_audio, report)
+        if ctx.extractor is not None:
+            extract_insights(ctx, report)
     finally:
         ctx.stop.set()  # tells download threads to give up when Ctrl-C or an error ends the scan
         report.wall_seconds = time.perf_counter() - started
@@ -147,6 +153,19 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
     report.deferred = len(pending)
     if pending:
         ctx.reporter.note(f"{len(pending)} downloads wait for room in the audio cache ([audio] cache_mb)")
+
+
+def extract_insights(ctx: Context, report: ScanReport) -> None:
+    """Find and store the insights of every transcribed episode."""
+    episodes = ctx.store.episodes(states=("transcribed",), followed=True)
+    ctx.reporter.start("Insights", len(episodes))
+    for episode in episodes:
+        transcript = ctx.store.transcript(episode.id)
+        insights = ctx.extractor.extract(transcript, episode.title, episode.description)
+        ctx.store.save_insights(episode.id, insights)
+        report.extracted += 1
+        report.insights += len(insights)
+        ctx.reporter.advance("Insights")
 
 
 def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from html import escape
 
-from .models import Episode, Transcript
+from .models import Episode, StoredInsight, Transcript
+from .rank import DigestItem
 
 
 def clock(seconds: float) -> str:
@@ -55,3 +58,129 @@ def transcript_json(episode: Episode, transcript: Transcript) -> str:
         ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def listen_url(audio_url: str, start: float) -> str:
+    """The audio URL with a media fragment that starts playback at `start` seconds."""
+    return f"{audio_url}#t={int(start)}"
+
+
+def _insight_doc(insight: StoredInsight) -> dict:
+    return {
+        "insight": insight.text,
+        "quote": insight.quote,
+        "podcast": insight.show_title,
+        "episode": insight.episode_title,
+        "guid": insight.guid,
+        "audio_url": insight.audio_url,
+        "start": round(insight.start, 2),
+        "end": round(insight.end, 2),
+        "score": round(insight.score, 3),
+    }
+
+
+def digest_json(day: str, items: list[DigestItem]) -> str:
+    """The digest as the benchmark and other tools read it (see README: Interfaces)."""
+    docs = []
+    for rank, item in enumerate(items, 1):
+        also = [
+            {k: v for k, v in _insight_doc(a).items() if k in ("podcast", "episode", "guid", "audio_url", "start")}
+            for a in item.also
+        ]
+        docs.append({"rank": rank, **_insight_doc(item.insight), "also": also})
+    return json.dumps({"date": day, "items": docs}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sources(item: DigestItem) -> list[tuple[StoredInsight, str]]:
+    return [
+        (i, f"{i.show_title}, \u201c{i.episode_title}\u201d at {clock(i.start)}") for i in [item.insight, *item.also]
+    ]
+
+
+def digest_text(day: str, items: list[DigestItem]) -> str:
+    """Plain text for a terminal or a text email."""
+    if not items:
+        return f"podsift digest for {day}: nothing worth your time today.\n"
+    lines = [f"podsift digest for {day}", ""]
+    for rank, item in enumerate(items, 1):
+        lines.append(f"{rank}. {item.insight.text}")
+        lines += [f"   {label}  {listen_url(i.audio_url, i.start)}" for i, label in _sources(item)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def digest_markdown(day: str, items: list[DigestItem]) -> str:
+    """Markdown, each source a link into the audio at the second the insight starts."""
+    if not items:
+        return f"# podsift digest for {day}\n\nNothing worth your time today.\n"
+    lines = [f"# podsift digest for {day}", ""]
+    for rank, item in enumerate(items, 1):
+        lines.append(f"{rank}. {_md(item.insight.text)}")
+        lines += [f"   - [{_md(label)}]({listen_url(i.audio_url, i.start)})" for i, label in _sources(item)]
+    return "\n".join(lines) + "\n"
+
+
+def digest_html(day: str, items: list[DigestItem]) -> str:
+    """A small standalone HTML page; every piece of feed text is escaped."""
+    body = []
+    for item in items:
+        links = "".join(
+            f'<li><a href="{escape(listen_url(i.audio_url, i.start))}">{escape(label)}</a></li>'
+            for i, label in _sources(item)
+        )
+        body.append(f"<li><p>{escape(item.insight.text)}</p><ul>{links}</ul></li>")
+    content = f"<ol>{''.join(body)}</ol>" if body else "<p>Nothing worth your time today.</p>"
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podsift digest for {day}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f"<body><h1>podsift digest for {day}</h1>{content}</body></html>\n"
+    )
+
+
+def insights_json(groups: list[tuple[Episode, list[StoredInsight]]], explain: bool = False) -> str:
+    """Every episode's ranked insights; with `explain`, the score's reasons and feature values."""
+    episodes = []
+    for episode, insights in groups:
+        rows = []
+        for i in insights:
+            row = {
+                "rank": i.rank,
+                "insight": i.text,
+                "quote": i.quote,
+                "start": round(i.start, 2),
+                "end": round(i.end, 2),
+                "score": round(i.score, 3),
+            }
+            if explain:
+                row["reasons"] = i.reasons
+            rows.append(row)
+        episodes.append(
+            {
+                "guid": episode.guid,
+                "title": episode.title,
+                "podcast": episode.show_title,
+                "audio_url": episode.audio_url,
+                "insights": rows,
+            }
+        )
+    return json.dumps({"episodes": episodes}, indent=2, ensure_ascii=False) + "\n"
+
+
+def insights_text(groups: list[tuple[Episode, list[StoredInsight]]], explain: bool = False) -> str:
+    """Each episode's insights, best first, with their time and score (and reasons with `explain`)."""
+    lines = []
+    for episode, insights in groups:
+        lines.append(f"{episode.show_title}: {episode.title}")
+        for i in insights:
+            lines.append(f"  {i.rank}. [{clock(i.start)}] ({i.score:.2f}) {i.text}")
+            if explain:
+                lines.append(
+                    f"     for: {', '.join(i.reasons.get('for', [])) or '-'}; "
+                    f"against: {', '.join(i.reasons.get('against', [])) or '-'}"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)

@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from .errors import NotFound, PodsiftError
-from .models import Episode, FeedItem, Segment, Show, Transcript, TranscriptLink
+from .models import Episode, FeedItem, Segment, Show, StoredInsight, Transcript, TranscriptLink
 
 EPISODE_STATES = ("skipped", "new", "downloaded", "transcribed", "extracted", "failed")
 
@@ -364,12 +366,106 @@ class Store:
             segments=segments, source=row["source"], format=row["format"], language=row["language"], model=row["model"]
         )
 
+    # -- insights -----------------------------------------------------------------------------
+
+    def save_insights(self, episode_id: int, insights: list) -> None:
+        """Store an episode's ranked insights and mark it extracted, in one transaction."""
+        with self.transaction():
+            for i in insights:
+                self.conn.execute(
+                    "INSERT INTO insights (episode_id, rank, text, quote, start_s, end_s, score, reasons, embedding, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        episode_id,
+                        i.rank,
+                        i.text,
+                        i.quote,
+                        i.start,
+                        i.end,
+                        i.score,
+                        json.dumps(i.reasons),
+                        _blob(i.vector),
+                        now(),
+                    ),
+                )
+            self.set_state(episode_id, "extracted")
+
+    def insights(
+        self,
+        episode_ids: list[int] | None = None,
+        published: tuple[datetime, datetime] | None = None,
+        recipient_id: int | None = None,
+    ) -> list[StoredInsight]:
+        """Insights by episode, or of episodes published in [start, end) that a recipient follows."""
+        clauses, args = [], []
+        if episode_ids is not None:
+            clauses.append(f"i.episode_id IN ({', '.join('?' * len(episode_ids))})")
+            args += episode_ids
+        if published is not None:
+            clauses.append("e.published_at >= ? AND e.published_at < ?")
+            args += [_iso(published[0]), _iso(published[1])]
+        if recipient_id is not None:
+            clauses.append("e.show_id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?)")
+            args.append(recipient_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.conn.execute(f"{_INSIGHT_SQL} {where} ORDER BY e.published_at, e.id, i.rank", args)
+        return [_insight(r) for r in rows]
+
+    def sent_insights(self, recipient_id: int, before_day: str) -> list[StoredInsight]:
+        """Every insight a recipient's digests before `before_day` carried, duplicates heard elsewhere included."""
+        rows = self.conn.execute(
+            "SELECT di.insight_id, di.also_heard FROM digest_items di JOIN digests d ON d.id = di.digest_id "
+            "WHERE d.recipient_id = ? AND d.day < ?",
+            (recipient_id, before_day),
+        ).fetchall()
+        ids = [r[0] for r in rows] + [i for r in rows for i in json.loads(r[1])]
+        return self._insights_by_id(ids)
+
+    def _insights_by_id(self, ids: list[int]) -> list[StoredInsight]:
+        if not ids:
+            return []
+        rows = self.conn.execute(f"{_INSIGHT_SQL} WHERE i.id IN ({', '.join('?' * len(ids))})", ids)
+        by_id = {r["id"]: _insight(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    # -- digests ------------------------------------------------------------------------------
+
+    def digest(self, recipient_id: int, day: str) -> list[tuple[StoredInsight, list[StoredInsight]]] | None:
+        """A stored digest's items in rank order, each with the same idea heard on other shows; None if unbuilt."""
+        row = self.conn.execute(
+            "SELECT id FROM digests WHERE recipient_id = ? AND day = ?", (recipient_id, day)
+        ).fetchone()
+        if row is None:
+            return None
+        items = self.conn.execute(
+            "SELECT insight_id, also_heard FROM digest_items WHERE digest_id = ? ORDER BY rank", (row[0],)
+        ).fetchall()
+        return [(self._insights_by_id([i])[0], self._insights_by_id(json.loads(also))) for i, also in items]
+
+    def save_digest(self, recipient_id: int, day: str, items: list[tuple[int, list[int]]]) -> None:
+        """Store a recipient's digest for a day, replacing an earlier build of it."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM digests WHERE recipient_id = ? AND day = ?", (recipient_id, day))
+            digest_id = self.conn.execute(
+                "INSERT INTO digests (recipient_id, day, created_at) VALUES (?, ?, ?)", (recipient_id, day, now())
+            ).lastrowid
+            for rank, (insight_id, also) in enumerate(items, 1):
+                self.conn.execute(
+                    "INSERT INTO digest_items (digest_id, rank, insight_id, also_heard) VALUES (?, ?, ?, ?)",
+                    (digest_id, rank, insight_id, json.dumps(also)),
+                )
+
     def counts(self) -> dict[str, int]:
         """Episodes per state."""
         return dict(self.conn.execute("SELECT state, COUNT(*) FROM episodes GROUP BY state").fetchall())
 
 
 _EPISODE_SQL = "SELECT e.*, s.title AS show_title FROM episodes e JOIN shows s ON s.id = e.show_id"
+_INSIGHT_SQL = (
+    "SELECT i.*, e.guid, e.title AS episode_title, e.audio_url, e.show_id, e.published_at, "
+    "s.title AS show_title FROM insights i JOIN episodes e ON e.id = i.episode_id "
+    "JOIN shows s ON s.id = e.show_id"
+)
 
 
 class _Transaction:
@@ -390,6 +486,31 @@ def _statements(sql: str) -> list[str]:
 
 def _links_json(links: list[TranscriptLink]) -> str:
     return json.dumps([asdict(link) for link in links])
+
+
+def _blob(vector) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _insight(row: sqlite3.Row) -> StoredInsight:
+    vector = np.frombuffer(row["embedding"], dtype=np.float32) if row["embedding"] else None
+    return StoredInsight(
+        id=row["id"],
+        episode_id=row["episode_id"],
+        rank=row["rank"],
+        text=row["text"],
+        quote=row["quote"],
+        start=row["start_s"],
+        end=row["end_s"],
+        score=row["score"],
+        reasons=json.loads(row["reasons"]),
+        vector=vector,
+        guid=row["guid"],
+        episode_title=row["episode_title"],
+        audio_url=row["audio_url"],
+        show_id=row["show_id"],
+        show_title=row["show_title"],
+    )
 
 
 def _show(row: sqlite3.Row) -> Show:

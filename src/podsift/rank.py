@@ -1,0 +1,98 @@
+"""Stage 5, rank: the day's digest, the best five insights across all of a person's shows.
+
+For day D (in the configured time zone) the candidates are the insights of episodes published on
+D. Anything too close to an insight sent in an earlier digest is dropped (any show, any wording:
+compared by meaning). The same idea heard on two shows that day becomes one item naming both.
+At most two items come from one show, an insight must clear a score threshold (a quiet day gets
+a short digest, not filler), and `interests` lift insights on those subjects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from .embed import Embedder
+from .errors import ConfigError
+from .models import StoredInsight
+from .settings import Settings
+from .store import Store
+
+DIGEST_SIZE = 5
+PER_SHOW = 2
+MIN_SCORE = 0.5  # below this an insight is not worth a reader's morning
+SAME_IDEA = 0.6  # cosine above which two insights from different shows or days are one idea
+INTEREST_LIFT = 0.3  # score added per unit of cosine to the closest interest
+
+
+@dataclass
+class DigestItem:
+    """One digest entry: an insight, and the same idea as heard on other shows that day."""
+
+    insight: StoredInsight
+    also: list[StoredInsight] = field(default_factory=list)
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day in a time zone, as aware datetimes."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {timezone!r}: use a name like 'UTC' or 'Europe/Paris'") from None
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def digest_for(
+    store: Store, settings: Settings, recipient_id: int, day: date, embedder: Embedder, rebuild: bool = False
+) -> list[DigestItem]:
+    """The recipient's digest for `day`: built once and stored, returned as stored afterwards."""
+    key = day.isoformat()
+    stored = None if rebuild else store.digest(recipient_id, key)
+    if stored is not None:
+        return [DigestItem(insight, also) for insight, also in stored]
+    candidates = store.insights(published=day_bounds(day, settings.timezone), recipient_id=recipient_id)
+    history = store.sent_insights(recipient_id, before_day=key)
+    interests = embedder(list(settings.interests)) if settings.interests else None
+    items = choose(candidates, history, interests)
+    store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items])
+    return items
+
+
+def choose(
+    candidates: list[StoredInsight], history: list[StoredInsight], interests: np.ndarray | None = None
+) -> list[DigestItem]:
+    """Pick the digest from scored candidates: novel, distinct, spread across shows, good enough."""
+    sent = _matrix(history)
+    ranked = sorted(
+        ((_lifted(c, interests), c) for c in candidates if c.vector is not None), key=lambda pair: pair[0], reverse=True
+    )
+    items: list[DigestItem] = []
+    per_show: dict[int, int] = {}
+    for score, c in ranked:
+        if score < MIN_SCORE or (len(sent) and float((sent @ c.vector).max()) >= SAME_IDEA):
+            continue
+        same = next((item for item in items if float(item.insight.vector @ c.vector) >= SAME_IDEA), None)
+        if same is not None:
+            if c.show_id != same.insight.show_id and all(a.show_id != c.show_id for a in same.also):
+                same.also.append(c)  # heard on another show too: name it, don't repeat it
+            continue
+        if per_show.get(c.show_id, 0) >= PER_SHOW or len(items) == DIGEST_SIZE:
+            continue
+        items.append(DigestItem(c))
+        per_show[c.show_id] = per_show.get(c.show_id, 0) + 1
+    return items
+
+
+def _lifted(insight: StoredInsight, interests: np.ndarray | None) -> float:
+    if interests is None or not len(interests):
+        return insight.score
+    return insight.score + INTEREST_LIFT * max(0.0, float((interests @ insight.vector).max()))
+
+
+def _matrix(insights: list[StoredInsight]) -> np.ndarray:
+    vectors = [i.vector for i in insights if i.vector is not None]
+    return np.stack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
