@@ -19,11 +19,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
 from .cli import _store, print_report, run_scan
-from .render import transcript_text
+from .embed import MiniLM
+from .rank import digest_for
+from .render import digest_text, transcript_text
 from .settings import load_settings
 
 TITLE = "Pocket Science (podsift demo)"
@@ -78,7 +81,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def run_demo(home: Path | None, out: Console, err: Console) -> None:
-    """Subscribe to the demo feed in `home` (a temporary folder when None), scan, print transcripts."""
+    """Subscribe to the demo feed in `home` (a temporary folder when None), scan, print transcripts and digest."""
     temporary = home is None
     home = Path(tempfile.mkdtemp(prefix="podsift-demo-")) if temporary else home
     try:
@@ -90,11 +93,17 @@ def run_demo(home: Path | None, out: Console, err: Console) -> None:
             report = run_scan(settings, since=None)
         print_report(report)
         with _store(settings) as store:
-            for episode in store.episodes(states=("transcribed",)):
+            episodes = store.episodes(states=("extracted",))
+            for episode in episodes:
                 transcript = store.transcript(episode.id)
                 source = "publisher's transcript" if transcript.source == "publisher" else "transcribed here"
                 out.rule(f"{episode.title} ({source})")
                 out.print(transcript_text(transcript), markup=False)
+            zone = ZoneInfo(settings.timezone)
+            for day in sorted({e.published_at.astimezone(zone).date() for e in episodes if e.published_at}):
+                items = digest_for(store, settings, store.local_recipient(), day, MiniLM())
+                out.rule(f"The digest for {day}")
+                out.print(digest_text(day.isoformat(), items), markup=False)
     finally:
         if temporary:
             shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,146 @@
+"""Insight extraction and the daily digest, on small transcripts written for these tests."""
+
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pytest
+
+from podsift.clean import clean_sentence, dangles, reader_text
+from podsift.embed import MiniLM
+from podsift.extract import Extractor
+from podsift.models import FeedItem, Segment, StoredInsight, Transcript
+from podsift.rank import choose, day_bounds, digest_for
+from podsift.store import Store
+
+EPISODE = [
+    "Welcome back to the show, I'm your host, and today we have a great guest with us.",
+    "Thanks for having me, it's great to be here.",
+    "So, um, let's talk about glaciers.",
+    "Glaciers flow because ice under its own weight deforms like a very thick liquid.",
+    "It means a glacier moves downhill by tens of meters per year even though it looks frozen solid.",
+    "That's why old maps show glacier fronts kilometers from where they are today, since the front retreats "
+    "whenever melting outpaces the flow.",
+    "Ha, I love that.",
+    "This episode is brought to you by SnowBox, the warmest jacket you will ever own.",
+    "Visit snowbox dot com slash show and use promo code ICE for twenty percent off your first order.",
+    "Thanks for listening, please rate and review the show, and see you next week.",
+]
+
+
+def transcript(sentences, seconds=6.0) -> Transcript:
+    return Transcript([Segment(i * seconds, (i + 1) * seconds - 0.5, s) for i, s in enumerate(sentences)])
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return MiniLM()
+
+
+@pytest.mark.parametrize(
+    "spoken,read",
+    [
+        ("So, um, the the system itself is, uh, unstable.", "The system itself is unstable."),
+        ("Yeah, you know, basically ice flows.", "Ice flows."),
+        ("Sam, okay, so loss aversion is real", "Loss aversion is real"),
+        ("and i think it works", "I think it works"),
+        ("Right.", ""),  # a bare reaction leaves nothing to read
+    ],
+)
+def test_cleaning_removes_disfluencies_and_keeps_meaning(spoken, read):
+    assert clean_sentence(spoken) == read
+
+
+def test_reader_text_drops_interjections_inside_a_passage():
+    text = reader_text(
+        ["The system is unstable.", "Wants to?", "Oh no.", "A late bus collects more riders, so it falls later."]
+    )
+    assert text == "The system is unstable. A late bus collects more riders, so it falls later."
+
+
+def test_candidates_never_open_on_a_dangling_word(embedder):
+    found = Extractor(embedder).candidates(transcript(EPISODE).segments)
+    assert found and not any(dangles(c.text) for c in found)
+    assert all(25 <= len(c.text.split()) <= 80 for c in found)
+    # "It means ..." only appears joined to the sentence that says what "it" is.
+    joined = [c for c in found if "It means a glacier" in c.text]
+    assert joined and all("Glaciers flow because" in c.text for c in joined)
+
+
+def test_the_insight_outranks_intro_ad_and_outro(embedder):
+    insights = Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move", "How ice flows downhill.")
+    best = insights[0]
+    assert best.rank == 1 and best.start == 18.0  # opens on "Glaciers flow because ..."
+    assert best.quote.startswith("Glaciers flow because ice")
+    assert best.reasons["for"] and "features" in best.reasons
+    ad = [i for i in insights if "promo code" in i.quote]
+    assert all(a.score < best.score - 0.1 for a in ad)
+    assert all(i.start >= best.end or i.end <= best.start for i in insights[1:])  # no overlapping picks
+
+
+def insight(id, show, vector, score=0.8, text="x"):
+    v = np.asarray(vector, dtype=np.float32)
+    return StoredInsight(
+        id, id, 1, text, text, 0.0, 10.0, score, {}, v / np.linalg.norm(v), f"g{id}", "ep", "a", show, f"show {show}"
+    )
+
+
+AXES = np.eye(8)
+
+
+def test_digest_caps_two_per_show_and_five_in_all():
+    candidates = [insight(i, show=1 if i < 4 else i, vector=AXES[i], score=0.9 - i * 0.01) for i in range(8)]
+    items = choose(candidates, history=[])
+    assert [i.insight.id for i in items] == [0, 1, 4, 5, 6]
+
+
+def test_same_idea_on_two_shows_is_one_item_naming_both():
+    items = choose([insight(1, 1, [1, 0.1, 0]), insight(2, 2, [1, 0, 0.1], score=0.7), insight(3, 3, [0, 0, 1])], [])
+    assert [i.insight.id for i in items] == [1, 3]
+    assert [a.id for a in items[0].also] == [2]
+
+
+def test_idea_sent_before_is_never_sent_again():
+    history = [insight(9, 5, [1, 0.05, 0])]
+    items = choose([insight(1, 1, [1, 0, 0]), insight(2, 2, [0, 1, 0], score=0.6)], history)
+    assert [i.insight.id for i in items] == [2]
+
+
+def test_quiet_day_gives_a_short_digest():
+    items = choose([insight(1, 1, AXES[0], score=0.9), insight(2, 2, AXES[1], score=0.3)], [])
+    assert [i.insight.id for i in items] == [1]
+
+
+def test_interests_lift_their_subjects():
+    plain = [insight(1, 1, AXES[0], score=0.8), insight(2, 2, AXES[1], score=0.7)]
+    assert choose(plain, [], interests=np.array([AXES[1]], dtype=np.float32))[0].insight.id == 2
+
+
+def test_day_bounds_follow_the_time_zone():
+    start, end = day_bounds(date(2026, 11, 2), "America/New_York")
+    assert start.astimezone(timezone.utc) == datetime(2026, 11, 2, 5, tzinfo=timezone.utc)
+    assert (end - start).total_seconds() == 86400
+
+
+def test_digest_is_built_once_and_later_days_skip_what_was_sent(settings, embedder):
+    with Store.open(settings.db_path) as store:
+        me = store.local_recipient()
+        show_a, _ = store.subscribe(me, "https://a.example/feed")
+        show_b, _ = store.subscribe(me, "https://b.example/feed")
+        extractor = Extractor(embedder)
+        for show, day, guid in ((show_a, 2, "a1"), (show_b, 3, "b1")):
+            published = datetime(2026, 11, day, 9, tzinfo=timezone.utc)
+            item = FeedItem(guid=guid, title="Glaciers", audio_url=f"https://x/{guid}.mp3", published=published)
+            episode_id = store.add_episode(show.id, item, "transcribed")
+            store.save_insights(episode_id, extractor.extract(transcript(EPISODE), "Why glaciers move"))
+
+        first = digest_for(store, settings, me, date(2026, 11, 2), embedder)
+        assert first and first[0].insight.guid == "a1"
+        assert [i.insight.id for i in digest_for(store, settings, me, date(2026, 11, 2), embedder)] == [
+            i.insight.id for i in first
+        ]
+        # The same episode content on another show the next day: nothing new to send.
+        second = digest_for(store, settings, me, date(2026, 11, 3), embedder)
+        assert first[0].insight.text not in [i.insight.text for i in second]
+        assert all(float(i.insight.vector @ first[0].insight.vector) < 0.6 for i in second)
+        rebuilt = digest_for(store, settings, me, date(2026, 11, 2), embedder, rebuild=True)
+        assert [i.insight.id for i in rebuilt] == [i.insight.id for i in first]
