@@ -21,6 +21,8 @@ from .models import Segment, Transcript
 MIN_WORDS, MAX_WORDS = 25, 80
 MAX_SENTENCES = 6
 SAME_IDEA = 0.8  # cosine above which two passages of one episode say the same thing
+MIN_GAP = 20.0  # seconds: passages closer than this in one episode usually continue one thought
+TOPIC_QUESTION_WORDS = 6  # a question this long opens a new topic; "Wants to?" or "How?" does not
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Insight:
     rank: int = 0
     first: int = 0  # the sentences it spans in its transcript: segments[first:last]
     last: int = 0
+    topic: int = 0  # which stretch between two topic-opening questions it answers
 
 
 class Extractor:
@@ -58,6 +61,7 @@ class Extractor:
         found = self.candidates(segments)
         if not found:
             return []
+        topics = topic_numbers(segments)
         # A passage's vector is the length-weighted mean of its sentences' vectors: each sentence is
         # embedded once, instead of once for every passage it is part of.
         vectors = self.embedder([s.text for s in segments] + [f"{title}. {notes}"])
@@ -66,9 +70,13 @@ class Extractor:
         for insight in found:
             vector = _unit(sentence_vectors[insight.first : insight.last].sum(0))
             values = features(insight.text, insight.quote, insight.start, insight.end, vector, ctx)
-            insight.vector = vector
+            insight.vector, insight.topic = vector, topics[insight.last - 1]
             insight.score = self.scorer.score(values)
-            insight.reasons = {**self.scorer.reasons(values), "features": {k: round(v, 3) for k, v in values.items()}}
+            insight.reasons = {
+                **self.scorer.reasons(values),
+                "topic": insight.topic,
+                "features": {k: round(v, 3) for k, v in values.items()},
+            }
         return found
 
     def candidates(self, segments: list[Segment]) -> list[Insight]:
@@ -92,19 +100,36 @@ class Extractor:
 
 
 def select(candidates: list[Insight], keep: int) -> list[Insight]:
-    """Best first, skipping candidates that overlap a kept one in time or repeat its idea."""
+    """The best candidates, one per topic first, then the rest by score.
+
+    A candidate within MIN_GAP seconds of a kept one, or saying nearly the same thing, is skipped."""
     kept: list[Insight] = []
-    for c in sorted(candidates, key=lambda c: c.score, reverse=True):
-        if any(c.start < k.end and k.start < c.end for k in kept):
-            continue
-        if any(float(c.vector @ k.vector) >= SAME_IDEA for k in kept):
-            continue
-        kept.append(c)
-        if len(kept) == keep:
-            break
+    ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+    for one_per_topic in (True, False):
+        for c in ranked:
+            if len(kept) == keep:
+                break
+            if one_per_topic and any(k.topic == c.topic for k in kept):
+                continue
+            if any(c.start < k.end + MIN_GAP and k.start < c.end + MIN_GAP for k in kept):
+                continue
+            if any(float(c.vector @ k.vector) >= SAME_IDEA for k in kept):
+                continue
+            kept.append(c)
+    kept.sort(key=lambda c: c.score, reverse=True)
     for rank, insight in enumerate(kept, 1):
         insight.rank = rank
     return kept
+
+
+def topic_numbers(segments: list[Segment]) -> list[int]:
+    """For each sentence, how many topic-opening questions came before it (or open with it)."""
+    numbers, topic = [], 0
+    for s in segments:
+        if s.text.rstrip().endswith("?") and len(s.text.split()) >= TOPIC_QUESTION_WORDS:
+            topic += 1
+        numbers.append(topic)
+    return numbers
 
 
 def _lengths(segments: list[Segment]) -> np.ndarray:

@@ -27,7 +27,7 @@ def _words(*phrases: str) -> re.Pattern:
 
 # fmt: off
 NUMBER = re.compile(
-    r"\b(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+    r"\b(?:\d[\d,.]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
     r"fifty|hundred|thousand|million|billion|half|twice|double|triple|percent|dozen)\b", re.I)
 CAUSAL = _words(
     "because", "so that", "which means", "that means", "that's why", "the reason", "leads to", "causes?",
@@ -35,7 +35,7 @@ CAUSAL = _words(
 CONTRAST = _words(
     "but", "instead", "actually", "rather than", "whereas", "however", "the opposite", "myth", "not because",
     "people (?:assume|think|believe|say)", "turns out", "counter-?intuitive", "surprising(?:ly)?", "in fact",
-    "even though", "only true if", "doesn't", "isn't", "not")
+    "even though", "only true if", "doesn't", "isn't")
 DEFINITION = _words(
     "is called", "are called", "known as", "call(?:s|ed)? it", "is when", "works by", "happens when",
     "in other words", "the idea is", "the trick is", "the key is", "what's happening is", "is basically")

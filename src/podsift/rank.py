@@ -82,6 +82,11 @@ def choose(
             continue
         if per_show.get(c.show_id, 0) >= PER_SHOW or len(items) == DIGEST_SIZE:
             continue
+        if any(
+            i.insight.episode_id == c.episode_id and i.insight.reasons.get("topic") == c.reasons.get("topic")
+            for i in items
+        ):
+            continue  # two passages answering the same question of one episode: one idea, told twice
         items.append(DigestItem(c))
         per_show[c.show_id] = per_show.get(c.show_id, 0) + 1
     return items
