@@ -144,3 +144,49 @@ def test_digest_is_built_once_and_later_days_skip_what_was_sent(settings, embedd
         assert all(float(i.insight.vector @ first[0].insight.vector) < 0.6 for i in second)
         rebuilt = digest_for(store, settings, me, date(2026, 11, 2), embedder, rebuild=True)
         assert [i.insight.id for i in rebuilt] == [i.insight.id for i in first]
+
+
+def test_digest_and_insights_commands_print_the_benchmark_interface(settings, embedder):
+    import json
+
+    from click.testing import CliRunner
+
+    from podsift.cli import main
+
+    with Store.open(settings.db_path) as store:
+        show, _ = store.subscribe(store.local_recipient(), "https://a.example/feed")
+        published = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+        item = FeedItem(guid="ep-1", title="Glaciers", audio_url="https://a.example/1.mp3", published=published)
+        episode_id = store.add_episode(show.id, item, "transcribed")
+        store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+
+    runner = CliRunner()
+    digest = json.loads(runner.invoke(main, ["digest", "--date", "2026-11-02", "--format", "json"]).output)
+    assert digest["date"] == "2026-11-02" and digest["items"]
+    first = digest["items"][0]
+    assert {"rank", "insight", "quote", "podcast", "episode", "guid", "audio_url", "start", "end"} <= set(first)
+    assert (first["rank"], first["guid"], first["start"]) == (1, "ep-1", 18.0)
+
+    listed = json.loads(runner.invoke(main, ["insights", "--format", "json"]).output)
+    ranks = [i["rank"] for i in listed["episodes"][0]["insights"]]
+    assert listed["episodes"][0]["guid"] == "ep-1" and ranks == sorted(ranks) and ranks[0] == 1
+
+    explained = runner.invoke(main, ["insights", "--explain"]).output
+    assert "for: " in explained and "Glaciers flow because" in explained
+    markdown = runner.invoke(main, ["digest", "--date", "2026-11-02", "--format", "markdown"]).output
+    assert "(https://a.example/1.mp3#t=18)" in markdown
+    html = runner.invoke(main, ["digest", "--date", "2026-11-02", "--format", "html"]).output
+    assert html.startswith("<!doctype html>") and "#t=18" in html
+    empty = runner.invoke(main, ["digest", "--date", "2026-11-05"]).output
+    assert "nothing worth your time" in empty
+
+
+def test_digest_html_escapes_feed_text():
+    from podsift.rank import DigestItem
+    from podsift.render import digest_html
+
+    hostile = insight(1, 1, AXES[0], text="<script>alert(1)</script> & more")
+    hostile.show_title = '<img src=x onerror="alert(1)">'
+    page = digest_html("2026-11-02", [DigestItem(hostile)])
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
