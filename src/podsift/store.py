@@ -132,16 +132,18 @@ class Store:
     _SHOW_SQL = "SELECT s.*, (SELECT COUNT(*) FROM episodes e WHERE e.show_id = s.id) AS episode_count FROM shows s"
 
     def show(self, show_id: int) -> Show:
-        row = self.conn.execute(f"{self._SHOW_SQL} WHERE s.id = ?", (show_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no show with id {show_id}")
-        return _show(row)
+        return _show(self._one(f"{self._SHOW_SQL} WHERE s.id = ?", (show_id,), f"no show with id {show_id}"))
 
     def show_by_url(self, feed_url: str) -> Show:
-        row = self.conn.execute(f"{self._SHOW_SQL} WHERE s.feed_url = ?", (feed_url,)).fetchone()
+        missing = f"not subscribed to {feed_url}; `podsift feeds` lists your subscriptions"
+        return _show(self._one(f"{self._SHOW_SQL} WHERE s.feed_url = ?", (feed_url,), missing))
+
+    def _one(self, sql: str, args: tuple, missing: str) -> sqlite3.Row:
+        """The one row a query finds, or NotFound with a message that says what to do."""
+        row = self.conn.execute(sql, args).fetchone()
         if row is None:
-            raise NotFound(f"not subscribed to {feed_url}; `podsift feeds` lists your subscriptions")
-        return _show(row)
+            raise NotFound(missing)
+        return row
 
     def shows(self, recipient_id: int | None = None) -> list[Show]:
         """Shows a recipient follows, or every followed show when `recipient_id` is None."""
@@ -252,12 +254,6 @@ class Store:
             ),
         )
 
-    def episode(self, episode_id: int) -> Episode:
-        row = self.conn.execute(f"{_EPISODE_SQL} WHERE e.id = ?", (episode_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"no episode with id {episode_id}; `podsift episodes` lists them")
-        return _episode(row)
-
     def lookup_episode(self, ref: str) -> Episode:
         """An episode by id, guid or the start of its title, as a user types it on the command line."""
         if ref.isdigit():
@@ -265,12 +261,9 @@ class Store:
             if row:
                 return _episode(row)
         rows = self.conn.execute(f"{_EPISODE_SQL} WHERE e.guid = ? ORDER BY e.id", (ref,)).fetchall()
-        rows = (
-            rows
-            or self.conn.execute(
-                f"{_EPISODE_SQL} WHERE LOWER(e.title) LIKE ? ORDER BY e.id", (ref.lower().replace("%", "") + "%",)
-            ).fetchall()
-        )
+        if not rows:
+            prefix = ref.lower().replace("%", "") + "%"
+            rows = self.conn.execute(f"{_EPISODE_SQL} WHERE LOWER(e.title) LIKE ? ORDER BY e.id", (prefix,)).fetchall()
         if len(rows) == 1:
             return _episode(rows[0])
         if not rows:
@@ -454,10 +447,6 @@ class Store:
                     "INSERT INTO digest_items (digest_id, rank, insight_id, also_heard) VALUES (?, ?, ?, ?)",
                     (digest_id, rank, insight_id, json.dumps(also)),
                 )
-
-    def counts(self) -> dict[str, int]:
-        """Episodes per state."""
-        return dict(self.conn.execute("SELECT state, COUNT(*) FROM episodes GROUP BY state").fetchall())
 
 
 _EPISODE_SQL = "SELECT e.*, s.title AS show_title FROM episodes e JOIN shows s ON s.id = e.show_id"
