@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from podsift.embed import MiniLM
+from podsift.models import Segment, Transcript
 from podsift.settings import load_settings
 from podsift.transcribe import WhisperTranscriber
 
@@ -168,3 +170,31 @@ def rss(title: str, items: list[dict]) -> str:
         '<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
         f"<channel><title>{escape(title)}</title>{''.join(body)}</channel></rss>"
     )
+
+
+# A small episode written for the tests: an intro, one real insight over three sentences (the
+# second opens on "It"), banter, an ad and an outro.
+EPISODE = [
+    "Welcome back to the show, I'm your host, and today we have a great guest with us.",
+    "Thanks for having me, it's great to be here.",
+    "So, um, let's talk about glaciers.",
+    "Glaciers flow because ice under its own weight deforms like a very thick liquid.",
+    "It means a glacier moves downhill by tens of meters per year even though it looks frozen solid.",
+    "That's why old maps show glacier fronts kilometers from where they are today, since the front retreats "
+    "whenever melting outpaces the flow.",
+    "Ha, I love that.",
+    "This episode is brought to you by SnowBox, the warmest jacket you will ever own.",
+    "Visit snowbox dot com slash show and use promo code ICE for twenty percent off your first order.",
+    "Thanks for listening, please rate and review the show, and see you next week.",
+]
+
+
+def transcript(sentences, seconds=6.0) -> Transcript:
+    """Sentences spoken one every `seconds`."""
+    return Transcript([Segment(i * seconds, (i + 1) * seconds - 0.5, s) for i, s in enumerate(sentences)])
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real MiniLM embedder, loaded once per session."""
+    return MiniLM()

@@ -4,36 +4,13 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 import pytest
+from conftest import EPISODE, transcript
 
 from podsift.clean import clean_sentence, dangles, reader_text
-from podsift.embed import MiniLM
 from podsift.extract import Extractor
-from podsift.models import FeedItem, Segment, StoredInsight, Transcript
+from podsift.models import FeedItem, StoredInsight
 from podsift.rank import choose, day_bounds, digest_for
 from podsift.store import Store
-
-EPISODE = [
-    "Welcome back to the show, I'm your host, and today we have a great guest with us.",
-    "Thanks for having me, it's great to be here.",
-    "So, um, let's talk about glaciers.",
-    "Glaciers flow because ice under its own weight deforms like a very thick liquid.",
-    "It means a glacier moves downhill by tens of meters per year even though it looks frozen solid.",
-    "That's why old maps show glacier fronts kilometers from where they are today, since the front retreats "
-    "whenever melting outpaces the flow.",
-    "Ha, I love that.",
-    "This episode is brought to you by SnowBox, the warmest jacket you will ever own.",
-    "Visit snowbox dot com slash show and use promo code ICE for twenty percent off your first order.",
-    "Thanks for listening, please rate and review the show, and see you next week.",
-]
-
-
-def transcript(sentences, seconds=6.0) -> Transcript:
-    return Transcript([Segment(i * seconds, (i + 1) * seconds - 0.5, s) for i, s in enumerate(sentences)])
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return MiniLM()
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .deliver import SmtpServer
 from .embed import MiniLM
-from .errors import PodsiftError
+from .errors import ConfigError, PodsiftError
 from .extract import Extractor
 from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
-from .pipeline import Context, ScanReport, scan
+from .pipeline import Context, ScanReport, run_day, scan
 from .progress import Reporter, RichReporter
 from .rank import digest_for
 from .render import (
@@ -38,6 +39,7 @@ from .render import (
 from .settings import Settings, load_settings
 from .store import Store
 from .transcribe import WhisperTranscriber
+from .users import hash_password
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -310,6 +312,67 @@ def insights(ref, fmt, explain):
         found = store.insights(episode_ids=[e.id for e in episodes])
     groups = [(e, [i for i in found if i.episode_id == e.id]) for e in episodes]
     sys.stdout.write(insights_json(groups, explain) if fmt == "json" else insights_text(groups, explain))
+
+
+@main.group()
+def user():
+    """Manage the people who receive digests (each with their own shows, sharing transcripts)."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="How the person is greeted.")
+@click.option("--password-stdin", is_flag=True, help="Read the web password from standard input (for scripts).")
+def user_add(email, name, password_stdin):
+    """Add a recipient by EMAIL, or update one; asks for a web password when run in a terminal.
+
+    The first email added to a single-person install goes to its existing recipient, so the shows
+    already followed stay followed."""
+    if "@" not in email:
+        raise PodsiftError(f"{email!r} is not an email address")
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = (
+            click.prompt("Web password", hide_input=True, confirmation_prompt=True, default="", show_default=False)
+            or None
+        )
+    settings = load_settings()
+    with _store(settings) as store:
+        recipient, created = store.add_recipient(email, name, hash_password(password) if password else None)
+    err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
+
+
+@main.command("run")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day to deliver (YYYY-MM-DD). Default: the day just ended in the configured time zone.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def run_command(day, quiet):
+    """The daily job, once: scan, build the day's digest for every recipient and email it.
+
+    Safe to run from cron or a systemd timer, and to run twice: a recipient gets a day's digest
+    once. Needs PODSIFT_SMTP_URL and PODSIFT_MAIL_FROM (and PODSIFT_SMTP_PASSWORD if the server
+    wants a login)."""
+    settings = load_settings()
+    if not settings.mail_from:
+        raise ConfigError("set PODSIFT_MAIL_FROM (or mail_from in podsift.toml) to the address digests come from")
+    server = SmtpServer.from_settings(settings)
+    when = day.date() if day else datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
+    with _store(settings) as store, Fetcher(settings) as fetcher:
+        ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
+        deliveries = run_day(ctx, when, MiniLM(), server)
+        emails = {r.id: r.email for r in store.mail_recipients()}
+    for d in deliveries:
+        detail = f" ({d.error})" if d.error else ""
+        out.print(Text(f"{when}: {emails.get(d.recipient_id, d.recipient_id)}: {d.status}{detail}"))
+    if not deliveries:
+        out.print(f"{when}: nothing to send (no recipients with email, or nothing worth sending).")
 
 
 @main.command()

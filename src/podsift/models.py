@@ -156,3 +156,31 @@ class StoredInsight:
     audio_url: str
     show_id: int
     show_title: str
+
+
+@dataclass
+class Recipient:
+    """A person who receives digests, with their own subscriptions and settings."""
+
+    id: int
+    email: str | None
+    name: str = ""
+    interests: list[str] = field(default_factory=list)
+    unsubscribed_at: str | None = None
+    password_hash: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class Delivery:
+    """One outbox row: a day's digest for one recipient on one channel."""
+
+    id: int
+    recipient_id: int
+    day: str
+    channel: str
+    message_id: str
+    status: str  # pending | sending | sent | failed
+    attempts: int = 0
+    error: str | None = None
+    next_attempt_at: str | None = None
+    sent_at: str | None = None

@@ -9,15 +9,18 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
+from .deliver import SmtpServer, deliver_email
+from .embed import Embedder
 from .errors import PodsiftError
 from .extract import Extractor
 from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, fits_in_cache
-from .models import Episode
+from .models import Delivery, Episode
 from .net import Fetcher
 from .progress import Reporter
+from .rank import day_bounds, digest_for
 from .scan import FeedResult, apply_feed, fetch_feed, record_failure
 from .settings import Settings
 from .store import Store
@@ -81,6 +84,19 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
         report.wall_seconds = time.perf_counter() - started
         ctx.reporter.close()
     return report
+
+
+def run_day(ctx: Context, day: date, embedder: Embedder, server: SmtpServer) -> list[Delivery]:
+    """The daily job: scan, then build and email the day's digest to every recipient, once each.
+
+    The scan takes everything published since the day began, so a missed day is caught up."""
+    scan(ctx, since=day_bounds(day, ctx.settings.timezone)[0])
+    deliveries = []
+    for recipient in ctx.store.mail_recipients():
+        items = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
+        if items:  # a day with nothing worth sending sends nothing
+            deliveries.append(deliver_email(ctx.store, ctx.settings, server, recipient, day.isoformat(), items))
+    return deliveries
 
 
 def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:

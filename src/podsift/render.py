@@ -184,3 +184,37 @@ def insights_text(groups: list[tuple[Episode, list[StoredInsight]]], explain: bo
 
 def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+
+
+def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str) -> str:
+    """The digest as email HTML: one column, every style inline (Gmail and Outlook drop <style>)."""
+    font = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
+    rows = []
+    for rank, item in enumerate(items, 1):
+        sources = "".join(
+            f'<div style="{font}font-size:13px;color:#555;margin-top:6px;">{escape(label)} &middot; '
+            f'<a href="{escape(listen_url(i.audio_url, i.start))}" style="color:#0b57d0;">'
+            f"listen from {clock(i.start)}</a></div>"
+            for i, label in _sources(item)
+        )
+        rows.append(
+            f'<tr><td style="padding:16px 0;border-bottom:1px solid #e5e5e5;">'
+            f'<div style="{font}font-size:16px;line-height:1.5;color:#111;">'
+            f"<b>{rank}.</b> {escape(item.insight.text)}</div>"
+            f"{sources}</td></tr>"
+        )
+    body = "".join(rows) or f'<tr><td style="{font}padding:16px 0;">Nothing worth your time today.</td></tr>'
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<body style="margin:0;padding:0;background:#f6f6f6;">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f6f6f6;">'
+        '<tr><td align="center" style="padding:16px;">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+        'style="max-width:600px;background:#fff;border-radius:8px;padding:8px 24px;">'
+        f'<tr><td style="{font}font-size:20px;font-weight:bold;padding:16px 0 4px;color:#111;">'
+        f"Your podsift digest for {escape(day)}</td></tr>{body}"
+        f'<tr><td style="{font}font-size:12px;color:#777;padding:16px 0;">'
+        f'<a href="{escape(unsubscribe)}" style="color:#777;">Unsubscribe</a></td></tr>'
+        "</table></td></tr></table></body></html>\n"
+    )

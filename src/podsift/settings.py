@@ -77,6 +77,11 @@ class Settings:
     timezone: str = "UTC"
     allow_private_networks: bool = False
     interests: tuple[str, ...] = ()
+    base_url: str = "http://127.0.0.1:8080"  # where the web app is reached: links in email point here
+    delivery_time: str = "07:00"  # when `podsift serve` runs the day's job, in `timezone`
+    smtp_url: str = ""  # smtp://host:25, smtp+starttls://user@host:587 or smtps://user@host:465
+    mail_from: str = ""  # the sender, e.g. "podsift <digest@example.com>"
+    smtp_password: str = field(default="", repr=False)  # only from PODSIFT_SMTP_PASSWORD
     scan: ScanSettings = field(default_factory=ScanSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
@@ -102,6 +107,11 @@ def load_settings(home: Path | None = None, environ: dict[str, str] | None = Non
     environ = os.environ if environ is None else environ
     home = home or default_home()
     raw = _read_toml(home / CONFIG_NAME)
+    if "smtp_password" in raw:
+        raise ConfigError(
+            f"the SMTP password must not be written in {CONFIG_NAME}: remove it and set "
+            "PODSIFT_SMTP_PASSWORD in the environment instead"
+        )
     return _build(Settings, raw, environ, prefix="PODSIFT_", where=CONFIG_NAME, home=home)
 
 

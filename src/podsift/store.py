@@ -18,7 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NotFound, PodsiftError
-from .models import Episode, FeedItem, Segment, Show, StoredInsight, Transcript, TranscriptLink
+from .models import (
+    Delivery,
+    Episode,
+    FeedItem,
+    Recipient,
+    Segment,
+    Show,
+    StoredInsight,
+    Transcript,
+    TranscriptLink,
+)
 
 EPISODE_STATES = ("skipped", "new", "downloaded", "transcribed", "extracted", "failed")
 
@@ -102,6 +112,106 @@ class Store:
         if row:
             return row[0]
         return self.conn.execute("INSERT INTO recipients (name, created_at) VALUES ('you', ?)", (now(),)).lastrowid
+
+    def add_recipient(self, email: str, name: str = "", password_hash: str | None = None) -> tuple[Recipient, bool]:
+        """Create a recipient, or update the one with this email; returns it and whether it is new.
+
+        The first email given to a single-person install goes to its existing recipient, so the
+        shows already followed stay followed."""
+        with self.transaction():
+            row = self.conn.execute("SELECT id FROM recipients WHERE email = ?", (email,)).fetchone()
+            created = row is None
+            if row is None:
+                row = self.conn.execute(
+                    "SELECT id FROM recipients WHERE email IS NULL AND NOT EXISTS "
+                    "(SELECT 1 FROM recipients WHERE email IS NOT NULL) ORDER BY id LIMIT 1"
+                ).fetchone()
+            if row is None:
+                recipient_id = self.conn.execute(
+                    "INSERT INTO recipients (email, name, created_at) VALUES (?, ?, ?)", (email, name, now())
+                ).lastrowid
+            else:
+                recipient_id = row[0]
+            self.conn.execute(
+                "UPDATE recipients SET email = ?, name = CASE WHEN ? != '' THEN ? ELSE name END, "
+                "password_hash = COALESCE(?, password_hash) WHERE id = ?",
+                (email, name, name, password_hash, recipient_id),
+            )
+        return self.recipient(recipient_id), created
+
+    def recipient(self, recipient_id: int) -> Recipient:
+        row = self._one("SELECT * FROM recipients WHERE id = ?", (recipient_id,), f"no recipient {recipient_id}")
+        return _recipient(row)
+
+    def recipient_by_email(self, email: str) -> Recipient:
+        missing = f"no recipient with email {email}; add one with `podsift user add {email}`"
+        return _recipient(self._one("SELECT * FROM recipients WHERE email = ?", (email,), missing))
+
+    def mail_recipients(self) -> list[Recipient]:
+        """Recipients with an email address who have not unsubscribed."""
+        rows = self.conn.execute(
+            "SELECT * FROM recipients WHERE email IS NOT NULL AND unsubscribed_at IS NULL ORDER BY id"
+        )
+        return [_recipient(r) for r in rows]
+
+    def unsubscribe_email(self, recipient_id: int) -> None:
+        """Send this recipient no more email (the one-click unsubscribe)."""
+        self.conn.execute(
+            "UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE id = ?", (now(), recipient_id)
+        )
+
+    # -- the outbox ---------------------------------------------------------------------------
+
+    def queue_delivery(
+        self, recipient_id: int, day: str, channel: str, digest_id: int | None, message_id: str
+    ) -> Delivery:
+        """The outbox row for (recipient, day, channel), written once; later calls return it as it is."""
+        self.conn.execute(
+            "INSERT INTO deliveries (recipient_id, day, channel, digest_id, message_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id, day, channel) DO NOTHING",
+            (recipient_id, day, channel, digest_id, message_id, now()),
+        )
+        row = self.conn.execute(
+            "SELECT * FROM deliveries WHERE recipient_id = ? AND day = ? AND channel = ?", (recipient_id, day, channel)
+        ).fetchone()
+        return _delivery(row)
+
+    def claim_delivery(self, delivery_id: int, at: str, lease_until: str) -> bool:
+        """Take a due delivery for sending; False if it is sent, failed, not due, or another process has it.
+
+        A claim is a lease: a process that dies while sending leaves it to be claimed again when
+        the lease ends, so a crash between the server's acceptance and the commit sends twice."""
+        return bool(
+            self.conn.execute(
+                "UPDATE deliveries SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1 WHERE id = ? "
+                "AND status IN ('pending', 'sending') AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                (lease_until, delivery_id, at),
+            ).rowcount
+        )
+
+    def delivery_sent(self, delivery_id: int) -> None:
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'sent', sent_at = ?, error = NULL, next_attempt_at = NULL WHERE id = ?",
+            (now(), delivery_id),
+        )
+
+    def delivery_retry(self, delivery_id: int, error: str, retry_at: str) -> None:
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'pending', error = ?, next_attempt_at = ? WHERE id = ?",
+            (error, retry_at, delivery_id),
+        )
+
+    def delivery_failed(self, delivery_id: int, error: str) -> None:
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'failed', error = ?, next_attempt_at = NULL WHERE id = ?",
+            (error, delivery_id),
+        )
+
+    def deliveries(self, day: str | None = None) -> list[Delivery]:
+        """Outbox rows, newest day first."""
+        where, args = ("WHERE day = ?", (day,)) if day else ("", ())
+        rows = self.conn.execute(f"SELECT * FROM deliveries {where} ORDER BY day DESC, recipient_id", args)
+        return [_delivery(r) for r in rows]
 
     def subscribe(self, recipient_id: int, feed_url: str, title: str = "") -> tuple[Show, bool]:
         """Follow a feed; returns the show and whether this recipient newly follows it."""
@@ -499,6 +609,32 @@ def _insight(row: sqlite3.Row) -> StoredInsight:
         audio_url=row["audio_url"],
         show_id=row["show_id"],
         show_title=row["show_title"],
+    )
+
+
+def _recipient(row: sqlite3.Row) -> Recipient:
+    return Recipient(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        interests=json.loads(row["interests"]),
+        unsubscribed_at=row["unsubscribed_at"],
+        password_hash=row["password_hash"],
+    )
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        recipient_id=row["recipient_id"],
+        day=row["day"],
+        channel=row["channel"],
+        message_id=row["message_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        error=row["error"],
+        next_attempt_at=row["next_attempt_at"],
+        sent_at=row["sent_at"],
     )
 
 

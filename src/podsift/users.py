@@ -1,0 +1,58 @@
+"""Recipients' secrets: password hashes, and signed unsubscribe tokens that need no login.
+
+Passwords are hashed with scrypt (standard library) and a random salt. Unsubscribe tokens are an
+HMAC of the recipient's id under a key kept in `$PODSIFT_HOME/secret.key` (created on first use,
+readable by its owner only), so a link unsubscribes exactly the person it was sent to.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash, as text that `verify_password` reads."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether `password` matches a hash from `hash_password`, in constant time."""
+    try:
+        kind, salt, digest = (stored or "").split("$")
+    except ValueError:
+        return False
+    if kind != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, **SCRYPT)
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def secret_key(home: Path) -> bytes:
+    """The install's signing key, made on first use and kept with owner-only permissions."""
+    path = home / "secret.key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def unsubscribe_token(key: bytes, recipient_id: int) -> str:
+    """The token that proves an unsubscribe link was sent to this recipient."""
+    mac = hmac.new(key, f"unsubscribe:{recipient_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def check_unsubscribe_token(key: bytes, recipient_id: int, token: str) -> bool:
+    """Whether `token` was made by `unsubscribe_token` for this recipient."""
+    return hmac.compare_digest(unsubscribe_token(key, recipient_id), token)

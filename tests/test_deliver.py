@@ -1,0 +1,201 @@
+"""Email delivery through a real SMTP server on 127.0.0.1 (aiosmtpd), and the daily job."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import socket
+from datetime import date, datetime, timezone
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from conftest import EPISODE, transcript
+
+from podsift.cli import main
+from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for
+from podsift.extract import Extractor
+from podsift.models import FeedItem
+from podsift.rank import digest_for
+from podsift.store import Store
+from podsift.users import check_unsubscribe_token, secret_key, verify_password
+
+DAY = date(2026, 11, 2)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what arrives, or answers with a chosen error code."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.reply = "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.reply.startswith("250"):
+            return self.reply
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd checks its own port at start, so it needs a real number
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{port}"
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp):
+    return dataclasses.replace(
+        settings, smtp_url=smtp.url, mail_from="podsift <digest@example.org>", base_url="https://podsift.example.org"
+    )
+
+
+def seed(settings, embedder, email_address="ada@example.org"):
+    """One recipient following one show whose episode of DAY has its insights extracted."""
+    with Store.open(settings.db_path) as store:
+        recipient, _ = store.add_recipient(email_address, "Ada")
+        show, _ = store.subscribe(recipient.id, "https://a.example/feed")
+        store.conn.execute("UPDATE shows SET title = 'Cold Facts' WHERE id = ?", (show.id,))
+        item = FeedItem(
+            guid="ep-1",
+            title="Glaciers",
+            audio_url="https://a.example/1.mp3",
+            published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
+        )
+        if store.find_episode(show.id, item.guid, item.audio_url) is None:  # a second follower shares it
+            episode_id = store.add_episode(show.id, item, "transcribed")
+            store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+        return recipient
+
+
+def deliver(settings, embedder, recipient):
+    with Store.open(settings.db_path) as store:
+        items = digest_for(store, settings, recipient.id, DAY, embedder)
+        return deliver_email(store, settings, SmtpServer.from_settings(settings), recipient, DAY.isoformat(), items)
+
+
+def test_digest_email_arrives_once_with_headers_and_both_parts(mail_settings, smtp, embedder):
+    recipient = seed(mail_settings, embedder)
+    first = deliver(mail_settings, embedder, recipient)
+    again = deliver(mail_settings, embedder, recipient)
+    assert (first.status, again.status) == ("sent", "sent") and len(smtp.messages) == 1
+
+    message = smtp.messages[0]
+    assert message["To"] == "ada@example.org" and message["From"] == "podsift <digest@example.org>"
+    assert message["Subject"].startswith("Your podsift digest for 2026-11-02")
+    assert message["Message-ID"] == "<digest-2026-11-02-r1@example.org>"
+    unsubscribe = message["List-Unsubscribe"].strip().strip("<>")
+    assert unsubscribe.startswith("https://podsift.example.org/unsubscribe/1/")
+    assert check_unsubscribe_token(secret_key(mail_settings.home), 1, unsubscribe.rsplit("/", 1)[1])
+    assert not check_unsubscribe_token(secret_key(mail_settings.home), 2, unsubscribe.rsplit("/", 1)[1])
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Glaciers flow because ice" in text and "https://a.example/1.mp3#t=18" in text
+    assert 'href="https://a.example/1.mp3#t=18"' in html and "listen from 0:18" in html
+    assert "<style" not in html and 'style="' in html  # inline CSS only
+    assert "Cold Facts" in html
+
+
+def test_temporary_failure_is_retried_later_permanent_is_recorded(mail_settings, smtp, embedder):
+    recipient = seed(mail_settings, embedder)
+    smtp.reply = "451 4.3.0 try again later"
+    delivery = deliver(mail_settings, embedder, recipient)
+    assert delivery.status == "pending" and "451" in delivery.error
+    assert delivery.next_attempt_at > datetime.now(timezone.utc).isoformat()
+    smtp.reply = "250 OK"
+    assert deliver(mail_settings, embedder, recipient).status == "pending"  # not due yet: nothing sent
+    assert smtp.messages == []
+
+    with Store.open(mail_settings.db_path) as store:  # time passes
+        store.conn.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
+    assert deliver(mail_settings, embedder, recipient).status == "sent" and len(smtp.messages) == 1
+
+    other = seed(mail_settings, embedder, "bob@example.org")
+    smtp.reply = "550 5.1.1 no such mailbox"
+    failed = deliver(mail_settings, embedder, other)
+    assert failed.status == "failed" and "550" in failed.error
+
+
+def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_id(mail_settings, smtp, embedder):
+    """At least once: the server accepted, the store never heard; when the lease ends it is resent."""
+    recipient = seed(mail_settings, embedder)
+    with Store.open(mail_settings.db_path) as store:
+        items = digest_for(store, mail_settings, recipient.id, DAY, embedder)
+        queued = store.queue_delivery(
+            recipient.id, "2026-11-02", "email", None, message_id_for(mail_settings, recipient.id, "2026-11-02")
+        )
+        assert store.claim_delivery(queued.id, "2026-11-26T00:00:00+00:00", "2026-11-26T00:10:00+00:00")
+        assert not store.claim_delivery(queued.id, "2026-11-26T00:00:01+00:00", "2026-11-26T00:10:01+00:00")
+        from podsift.deliver import send
+
+        send(
+            SmtpServer.from_settings(mail_settings),
+            compose(mail_settings, recipient, "2026-11-02", items, queued.message_id),
+        )
+        # ...and the process dies here, before delivery_sent(). The lease has long ended by now.
+    resent = deliver(mail_settings, embedder, recipient)
+    assert resent.status == "sent"
+    assert [m["Message-ID"] for m in smtp.messages] == [queued.message_id, queued.message_id]
+
+
+def test_unsubscribed_recipient_gets_no_more_email(mail_settings, smtp, embedder):
+    recipient = seed(mail_settings, embedder)
+    with Store.open(mail_settings.db_path) as store:
+        store.unsubscribe_email(recipient.id)
+        assert store.mail_recipients() == []
+
+
+def test_user_add_and_run_deliver_each_day_once(mail_settings, smtp, server, monkeypatch):
+    for name, value in [
+        ("PODSIFT_SMTP_URL", smtp.url),
+        ("PODSIFT_MAIL_FROM", "digest@example.org"),
+        ("PODSIFT_ALLOW_PRIVATE_NETWORKS", "1"),
+    ]:
+        monkeypatch.setenv(name, value)
+    vtt = "WEBVTT\n\n" + "\n\n".join(
+        f"00:00:{i * 6:02d}.000 --> 00:00:{i * 6 + 5:02d}.500\n{line}" for i, line in enumerate(EPISODE)
+    )
+    (server.root / "ep.vtt").write_text(vtt)
+    (server.root / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+        "<channel><title>Cold Facts</title><item><title>Glaciers</title><guid>ep-1</guid>"
+        "<pubDate>Mon, 02 Nov 2026 09:00:00 +0000</pubDate>"
+        f'<enclosure url="{server.url}/ep.mp3" type="audio/mpeg"/>'
+        f'<podcast:transcript url="{server.url}/ep.vtt" type="text/vtt"/></item></channel></rss>'
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["subscribe", f"{server.url}/feed.xml"]).exit_code == 0
+    added = runner.invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    assert added.exit_code == 0, added.output
+
+    first = runner.invoke(main, ["run", "--date", "2026-11-02"])
+    assert first.exit_code == 0, first.output
+    assert "ada@example.org: sent" in first.output and len(smtp.messages) == 1
+    second = runner.invoke(main, ["run", "--date", "2026-11-02"])
+    assert second.exit_code == 0 and len(smtp.messages) == 1, second.output
+    assert "Glaciers flow because ice" in smtp.messages[0].get_body(("plain",)).get_content()
+    with Store.open(mail_settings.db_path) as store:
+        ada = store.recipient_by_email("ada@example.org")
+        assert verify_password("s3cret", ada.password_hash) and not verify_password("wrong", ada.password_hash)
+        assert len(store.shows(ada.id)) == 1  # the first email adopts the install's existing subscriptions
+
+
+def test_run_without_mail_settings_names_the_fix():
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 1 and "PODSIFT_MAIL_FROM" in result.output
+
+
+def test_smtp_password_is_refused_in_the_config_file(home):
+    home.mkdir(parents=True)
+    (home / "podsift.toml").write_text('smtp_password = "hunter2"\n')
+    result = CliRunner().invoke(main, ["feeds"])
+    assert result.exit_code == 1 and "PODSIFT_SMTP_PASSWORD" in result.output and "hunter2" not in result.output
