@@ -199,3 +199,26 @@ def test_smtp_password_is_refused_in_the_config_file(home):
     (home / "podsift.toml").write_text('smtp_password = "hunter2"\n')
     result = CliRunner().invoke(main, ["feeds"])
     assert result.exit_code == 1 and "PODSIFT_SMTP_PASSWORD" in result.output and "hunter2" not in result.output
+
+
+def test_atom_feed_of_digests_is_valid_atom(mail_settings, embedder):
+    from lxml import etree
+
+    recipient = seed(mail_settings, embedder)
+    with Store.open(mail_settings.db_path) as store:
+        digest_for(store, mail_settings, recipient.id, DAY, embedder)
+    runner = CliRunner()
+    env = {"PODSIFT_BASE_URL": "https://podsift.example.org"}
+    feed = etree.fromstring(runner.invoke(main, ["atom"], env=env).output.encode())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
+    for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):
+        assert feed.find(required, ns) is not None, required
+    entries = feed.findall("a:entry", ns)
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.findtext("a:id", namespaces=ns) == "https://podsift.example.org/digest/2026-11-02"
+    assert datetime.fromisoformat(entry.findtext("a:updated", namespaces=ns)).tzinfo is not None
+    content = entry.find("a:content", ns)
+    assert content.get("type") == "html" and "Glaciers flow because ice" in content.text
+    assert "#t=18" in content.text

@@ -23,13 +23,14 @@ from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
 from .pipeline import Context, ScanReport, run_day, scan
 from .progress import Reporter, RichReporter
-from .rank import digest_for
+from .rank import DigestItem, digest_for
 from .render import (
     clock,
     digest_html,
     digest_json,
     digest_markdown,
     digest_text,
+    digests_atom,
     insights_json,
     insights_text,
     transcript_json,
@@ -312,6 +313,22 @@ def insights(ref, fmt, explain):
         found = store.insights(episode_ids=[e.id for e in episodes])
     groups = [(e, [i for i in found if i.episode_id == e.id]) for e in episodes]
     sys.stdout.write(insights_json(groups, explain) if fmt == "json" else insights_text(groups, explain))
+
+
+@main.command()
+@click.option("--days", default=30, show_default=True, help="How many of the latest digests to include.")
+def atom(days):
+    """Print an Atom feed of your stored digests, one entry per day, for a feed reader.
+
+    Links point at base_url (the web app). Digests are built by `podsift digest` or `podsift run`."""
+    settings = load_settings()
+    with _store(settings) as store:
+        me = store.local_recipient()
+        digests = [
+            (day, built, [DigestItem(i, also) for i, also in store.digest(me, day) or []])
+            for day, built in store.digest_days(me, days)
+        ]
+    sys.stdout.write(digests_atom(settings.base_url, digests))
 
 
 @main.group()

@@ -218,3 +218,27 @@ def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str) -> st
         f'<a href="{escape(unsubscribe)}" style="color:#777;">Unsubscribe</a></td></tr>'
         "</table></td></tr></table></body></html>\n"
     )
+
+
+def digests_atom(base_url: str, digests: list[tuple[str, str, list[DigestItem]]], title: str = "podsift") -> str:
+    """An Atom feed (RFC 4287) of digests, one entry per day: (day, built at, items), newest first."""
+    base = base_url.rstrip("/")
+    updated = digests[0][1] if digests else "1970-01-01T00:00:00+00:00"
+    entries = []
+    for day, built, items in digests:
+        body = digest_html(day, items)
+        entries.append(
+            f"<entry><id>{escape(base)}/digest/{day}</id><title>{escape(title)} digest for {day}</title>"
+            f"<updated>{escape(built)}</updated>"
+            f'<link rel="alternate" type="text/html" href="{escape(base)}/digest/{day}"/>'
+            f"<summary>{len(items)} insight{'s' if len(items) != 1 else ''}</summary>"
+            f'<content type="html">{escape(body)}</content></entry>'
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(base)}/feed.atom</id><title>{escape(title)}: your daily insights</title>"
+        f"<updated>{escape(updated)}</updated><author><name>podsift</name></author>"
+        f'<link rel="self" type="application/atom+xml" href="{escape(base)}/feed.atom"/>'
+        f'<link rel="alternate" type="text/html" href="{escape(base)}/"/>'
+        f"{''.join(entries)}</feed>\n"
+    )

@@ -107,8 +107,8 @@ class Store:
     # -- recipients and subscriptions ---------------------------------------------------------
 
     def local_recipient(self) -> int:
-        """The recipient of a single-person install (no email), created on first use."""
-        row = self.conn.execute("SELECT id FROM recipients WHERE email IS NULL ORDER BY id LIMIT 1").fetchone()
+        """The install's owner, whom the command line acts for: the first recipient, made on first use."""
+        row = self.conn.execute("SELECT id FROM recipients ORDER BY id LIMIT 1").fetchone()
         if row:
             return row[0]
         return self.conn.execute("INSERT INTO recipients (name, created_at) VALUES ('you', ?)", (now(),)).lastrowid
@@ -544,6 +544,14 @@ class Store:
             "SELECT insight_id, also_heard FROM digest_items WHERE digest_id = ? ORDER BY rank", (row[0],)
         ).fetchall()
         return [(self._insights_by_id([i])[0], self._insights_by_id(json.loads(also))) for i, also in items]
+
+    def digest_days(self, recipient_id: int, limit: int = 30) -> list[tuple[str, str]]:
+        """(day, built at) of a recipient's stored digests, newest first."""
+        rows = self.conn.execute(
+            "SELECT day, created_at FROM digests WHERE recipient_id = ? ORDER BY day DESC LIMIT ?",
+            (recipient_id, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
 
     def save_digest(self, recipient_id: int, day: str, items: list[tuple[int, list[int]]]) -> None:
         """Store a recipient's digest for a day, replacing an earlier build of it."""
