@@ -6,10 +6,13 @@ import dataclasses
 import email
 import email.policy
 import socket
+import ssl
+import subprocess
 from datetime import date, datetime, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 from conftest import EPISODE, transcript
 
@@ -222,3 +225,75 @@ def test_atom_feed_of_digests_is_valid_atom(mail_settings, embedder):
     content = entry.find("a:content", ns)
     assert content.get("type") == "html" and "Glaciers flow because ice" in content.text
     assert "#t=18" in content.text
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with openssl."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the smtps server is TLS throughout
+@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
+def test_tls_and_login_with_the_password_from_the_environment(scheme, certificate, settings, embedder, monkeypatch):
+    cert, key = certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts only this test's certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, logins = Inbox(), []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"hunter2")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = {"authenticator": authenticator, "auth_required": True}
+    if scheme == "smtps":
+        # aiosmtpd cannot tell that an implicit-TLS session is encrypted, so it must be told AUTH is fine.
+        controller = Controller(
+            inbox, hostname="127.0.0.1", port=port, ssl_context=context, auth_require_tls=False, **options
+        )
+    else:
+        controller = Controller(
+            inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True, **options
+        )
+    controller.start()
+    try:
+        tls_settings = dataclasses.replace(
+            settings,
+            smtp_url=f"{scheme}://ada%40example.org@127.0.0.1:{port}",
+            smtp_password="hunter2",
+            mail_from="digest@example.org",
+        )
+        recipient = seed(tls_settings, embedder)
+        delivery = deliver(tls_settings, embedder, recipient)
+        assert delivery.status == "sent", delivery.error
+    finally:
+        controller.stop()
+    assert logins == [("ada@example.org", "hunter2")] and len(inbox.messages) == 1
