@@ -26,6 +26,7 @@ PER_SHOW = 2
 MIN_SCORE = 0.5  # below this an insight is not worth a reader's morning
 SAME_IDEA = 0.6  # cosine above which two insights from different shows or days are one idea
 INTEREST_LIFT = 0.3  # score added per unit of cosine to the closest interest
+FEEDBACK_LIFT = 0.2  # score added (or taken) per unit of cosine to the closest liked (disliked) insight
 
 
 @dataclass
@@ -57,18 +58,25 @@ def digest_for(
     candidates = store.insights(published=day_bounds(day, settings.timezone), recipient_id=recipient_id)
     history = store.sent_insights(recipient_id, before_day=key)
     interests = embedder(list(settings.interests)) if settings.interests else None
-    items = choose(candidates, history, interests)
+    items = choose(candidates, history, interests, _voted(store, recipient_id))
     store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items])
     return items
 
 
 def choose(
-    candidates: list[StoredInsight], history: list[StoredInsight], interests: np.ndarray | None = None
+    candidates: list[StoredInsight],
+    history: list[StoredInsight],
+    interests: np.ndarray | None = None,
+    voted: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[DigestItem]:
-    """Pick the digest from scored candidates: novel, distinct, spread across shows, good enough."""
+    """Pick the digest from scored candidates: novel, distinct, spread across shows, good enough.
+
+    `voted` is (liked vectors, disliked vectors): insights like the liked ones rise, like the disliked sink."""
     sent = _matrix(history)
     ranked = sorted(
-        ((_lifted(c, interests), c) for c in candidates if c.vector is not None), key=lambda pair: pair[0], reverse=True
+        ((_lifted(c, interests, voted), c) for c in candidates if c.vector is not None),
+        key=lambda pair: pair[0],
+        reverse=True,
     )
     items: list[DigestItem] = []
     per_show: dict[int, int] = {}
@@ -92,10 +100,25 @@ def choose(
     return items
 
 
-def _lifted(insight: StoredInsight, interests: np.ndarray | None) -> float:
-    if interests is None or not len(interests):
-        return insight.score
-    return insight.score + INTEREST_LIFT * max(0.0, float((interests @ insight.vector).max()))
+def _lifted(insight: StoredInsight, interests: np.ndarray | None, voted=None) -> float:
+    score = insight.score
+    if interests is not None and len(interests):
+        score += INTEREST_LIFT * max(0.0, float((interests @ insight.vector).max()))
+    if voted is not None:
+        liked, disliked = voted
+        if len(liked):
+            score += FEEDBACK_LIFT * max(0.0, float((liked @ insight.vector).max()))
+        if len(disliked):
+            score -= FEEDBACK_LIFT * max(0.0, float((disliked @ insight.vector).max()))
+    return score
+
+
+def _voted(store: Store, recipient_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+    votes = store.votes(recipient_id)
+    if not votes:
+        return None
+    rated = store.insights_by_id(list(votes))
+    return (_matrix([i for i in rated if votes[i.id] > 0]), _matrix([i for i in rated if votes[i.id] < 0]))
 
 
 def _matrix(insights: list[StoredInsight]) -> np.ndarray:

@@ -522,14 +522,28 @@ class Store:
             (recipient_id, before_day),
         ).fetchall()
         ids = [r[0] for r in rows] + [i for r in rows for i in json.loads(r[1])]
-        return self._insights_by_id(ids)
+        return self.insights_by_id(ids)
 
-    def _insights_by_id(self, ids: list[int]) -> list[StoredInsight]:
+    def insights_by_id(self, ids: list[int]) -> list[StoredInsight]:
+        """Insights in the order of `ids`; ids that no longer exist are left out."""
         if not ids:
             return []
         rows = self.conn.execute(f"{_INSIGHT_SQL} WHERE i.id IN ({', '.join('?' * len(ids))})", ids)
         by_id = {r["id"]: _insight(r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
+
+    def vote(self, recipient_id: int, insight_id: int, vote: int) -> None:
+        """Record a thumbs up (1) or down (-1); a second vote replaces the first."""
+        self.conn.execute(
+            "INSERT INTO feedback (recipient_id, insight_id, vote, created_at) VALUES (?, ?, ?, ?) ON CONFLICT "
+            "(recipient_id, insight_id) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
+            (recipient_id, insight_id, 1 if vote > 0 else -1, now()),
+        )
+
+    def votes(self, recipient_id: int) -> dict[int, int]:
+        """insight id -> vote, for one recipient."""
+        rows = self.conn.execute("SELECT insight_id, vote FROM feedback WHERE recipient_id = ?", (recipient_id,))
+        return dict(rows.fetchall())
 
     # -- digests ------------------------------------------------------------------------------
 
@@ -543,7 +557,7 @@ class Store:
         items = self.conn.execute(
             "SELECT insight_id, also_heard FROM digest_items WHERE digest_id = ? ORDER BY rank", (row[0],)
         ).fetchall()
-        return [(self._insights_by_id([i])[0], self._insights_by_id(json.loads(also))) for i, also in items]
+        return [(self.insights_by_id([i])[0], self.insights_by_id(json.loads(also))) for i, also in items]
 
     def digest_days(self, recipient_id: int, limit: int = 30) -> list[tuple[str, str]]:
         """(day, built at) of a recipient's stored digests, newest first."""
