@@ -331,6 +331,21 @@ def atom(days):
     sys.stdout.write(digests_atom(settings.base_url, digests))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+def serve(host, port):
+    """Run the web app: digests with audio from each insight's second, ratings, your shows.
+
+    Log in with the email and password of `podsift user add`. Put it behind HTTPS (a reverse
+    proxy) before exposing it, and set base_url to the address people use."""
+    import uvicorn
+
+    from .web import create_app
+
+    uvicorn.run(create_app(load_settings()), host=host, port=port, log_level="info")
+
+
 @main.group()
 def user():
     """Manage the people who receive digests (each with their own shows, sharing transcripts)."""

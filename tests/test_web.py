@@ -1,0 +1,120 @@
+"""The web app in-process (Starlette's test client over its ASGI interface).
+
+Browser tests in headless Chromium are still to come; these pin the server's behaviour: login,
+CSRF, sessions, the digest page, votes, shows and the unsubscribe link.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from conftest import EPISODE, transcript
+from starlette.testclient import TestClient
+
+from podsift.deliver import unsubscribe_url
+from podsift.extract import Extractor
+from podsift.models import FeedItem
+from podsift.store import Store
+from podsift.users import hash_password
+from podsift.web import create_app
+
+
+@pytest.fixture
+def web(settings, embedder):
+    with Store.open(settings.db_path) as store:
+        me, _ = store.add_recipient("ada@example.org", "Ada", hash_password("s3cret"))
+        show, _ = store.subscribe(me.id, "https://a.example/feed")
+        store.conn.execute("UPDATE shows SET title = '<script>alert(1)</script> Cold Facts' WHERE id = ?", (show.id,))
+        item = FeedItem(
+            guid="ep-1",
+            title="Glaciers",
+            audio_url="https://a.example/1.mp3",
+            published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
+        )
+        episode_id = store.add_episode(show.id, item, "transcribed")
+        store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+    return TestClient(create_app(settings))
+
+
+def csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def log_in(client, password="s3cret"):
+    token = csrf(client.get("/login").text)
+    return client.post(
+        "/login", data={"email": "ada@example.org", "password": password, "csrf": token}, follow_redirects=False
+    )
+
+
+def test_pages_need_a_login(web):
+    for path in ("/", "/digest/2026-11-02", "/feeds", "/feeds/export"):
+        response = web.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/login", path
+
+
+def test_login_then_digest_with_player_at_the_insight_second(web):
+    assert log_in(web, "wrong").status_code == 401
+    response = log_in(web)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    page = web.get("/digest/2026-11-02").text
+    assert "Glaciers flow because ice" in page
+    assert 'data-start="18.0"' in page and 'src="https://a.example/1.mp3#t=18"' in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Cold Facts" in page
+
+
+def test_forms_without_the_csrf_token_are_refused(web):
+    log_in(web)
+    assert web.post("/feeds/add", data={"url": "https://b.example/feed"}).status_code == 403
+    assert web.post("/feeds/add", data={"url": "https://b.example/feed", "csrf": "forged"}).status_code == 403
+
+
+def test_votes_are_stored(web, settings):
+    log_in(web)
+    page = web.get("/digest/2026-11-02").text
+    insight_id = int(re.search(r'action="/insight/(\d+)/vote"', page).group(1))
+    response = web.post(
+        f"/insight/{insight_id}/vote",
+        data={"vote": "up", "csrf": csrf(page), "back": "/digest/2026-11-02"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/digest/2026-11-02"
+    with Store.open(settings.db_path) as store:
+        assert store.votes(1) == {insight_id: 1}
+    assert "vote on" in web.get("/digest/2026-11-02").text
+
+
+def test_shows_add_import_export_remove(web):
+    log_in(web)
+    token = csrf(web.get("/feeds").text)
+    assert (
+        "Subscribed to https://b.example/feed"
+        in web.post("/feeds/add", data={"url": "https://b.example/feed", "csrf": token}).text
+    )
+    opml = b'<opml version="2.0"><body><outline text="C" xmlUrl="https://c.example/rss"/></body></opml>'
+    imported = web.post("/feeds/import", data={"csrf": token}, files={"opml": ("subs.opml", opml, "text/xml")})
+    assert "Imported 1 new show(s)" in imported.text
+    exported = web.get("/feeds/export")
+    assert exported.headers["content-type"].startswith("text/x-opml")
+    assert b"https://b.example/feed" in exported.content and b"https://c.example/rss" in exported.content
+    web.post("/feeds/remove", data={"url": "https://b.example/feed", "csrf": token})
+    assert "https://b.example/feed" not in web.get("/feeds").text
+
+
+def test_login_is_rate_limited(web):
+    for _ in range(5):
+        assert log_in(web, "wrong").status_code == 401
+    assert log_in(web).status_code == 429  # even the right password waits
+
+
+def test_unsubscribe_link_works_without_login_and_only_with_its_token(web, settings):
+    url = unsubscribe_url(settings, 1).replace(settings.base_url, "")
+    assert web.get(url.replace("/1/", "/2/")).status_code == 404
+    assert "Stop receiving" in web.get(url).text
+    assert web.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # RFC 8058 one-click POST
+    with Store.open(settings.db_path) as store:
+        assert store.mail_recipients() == []
