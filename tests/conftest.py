@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import hashlib
+import re
 import shutil
 import subprocess
 import threading
@@ -92,7 +93,14 @@ class _Handler(BaseHTTPRequestHandler):
             ".json": "application/json",
             ".srt": "application/x-subrip",
         }.get(file.suffix, "application/octet-stream")
-        self._reply(200, body, {"Content-Type": kind, **extra})
+        extra = {"Content-Type": kind, "Accept-Ranges": "bytes", **extra}
+        ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if ranged:  # browsers need byte ranges to seek in audio
+            first = int(ranged.group(1))
+            last = int(ranged.group(2)) if ranged.group(2) else len(body) - 1
+            extra["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
+            return self._reply(206, body[first : last + 1], extra)
+        self._reply(200, body, extra)
 
     def _reply(self, status, body, headers):
         self.send_response(status)

@@ -1,0 +1,110 @@
+"""The web app in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Playwright's own browser download is never used: the test launches /usr/bin/chromium (installed by
+.ci/run). With UPDATE_SCREENSHOTS=1 the test also refreshes the screenshots under docs/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from conftest import EPISODE, transcript
+from podsift.extract import Extractor
+from podsift.models import FeedItem
+from podsift.store import Store
+from podsift.users import hash_password
+from podsift.web import create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def app_url(settings, embedder, server, tmp_path):
+    """The web app on a free loopback port, with one digest whose audio is a 60 s tone on `server`."""
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=60",
+                    "-b:a", "32k", str(server.root / "ep.mp3")], check=True)
+    with Store.open(settings.db_path) as store:
+        me, _ = store.add_recipient("ada@example.org", "Ada", hash_password("s3cret"))
+        show, _ = store.subscribe(me.id, "https://a.example/feed")
+        store.conn.execute("UPDATE shows SET title = 'Cold Facts' WHERE id = ?", (show.id,))
+        item = FeedItem(guid="ep-1", title="Glaciers", audio_url=f"{server.url}/ep.mp3",
+                        published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+        episode_id = store.add_episode(show.id, item, "transcribed")
+        store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
+    web = uvicorn.Server(config)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not web.started:
+        assert time.monotonic() < deadline, "the web app did not start"
+        time.sleep(0.05)
+    port = web.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    web.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("the browser tests need Debian's chromium: apt-get install chromium (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser.new_page(viewport={"width": 900, "height": 900})
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_log_in_play_an_insight_from_its_second_vote_and_import_opml(app_url, page, tmp_path):
+    page.goto(f"{app_url}/digest/2026-11-02")
+    assert page.url.endswith("/login")
+    shoot(page, "login")
+    page.fill("input[name=email]", "ada@example.org")
+    page.fill("input[name=password]", "s3cret")
+    with page.expect_navigation():
+        page.click("text=Log in")
+    page.goto(f"{app_url}/digest/2026-11-02")
+    assert "Glaciers flow because ice" in page.inner_text("main")
+    shoot(page, "digest")
+
+    button = page.locator("button.play").first
+    start = float(button.get_attribute("data-start"))
+    audio_id = button.get_attribute("data-audio")
+    button.click()
+    page.wait_for_function(f"document.getElementById('{audio_id}').currentTime >= {start}", timeout=15000)
+    now = page.evaluate(f"document.getElementById('{audio_id}').currentTime")
+    assert start <= now < start + 5, f"playback at {now}, the insight starts at {start}"
+
+    with page.expect_navigation():
+        page.locator("button.vote[value=up]").first.click()
+    assert "on" in page.locator("button.vote[value=up]").first.get_attribute("class")
+
+    opml = tmp_path / "subs.opml"
+    opml.write_text('<opml version="2.0"><body><outline text="More" xmlUrl="https://more.example/rss"/></body></opml>')
+    page.goto(f"{app_url}/feeds")
+    page.set_input_files("input[name=opml]", str(opml))
+    with page.expect_navigation():
+        page.click("form[action='/feeds/import'] button")
+    assert "Imported 1 new show(s)" in page.inner_text("main")
+    assert "https://more.example/rss" in page.inner_text("table")
+    shoot(page, "shows")
