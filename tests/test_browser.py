@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-
 from conftest import EPISODE, transcript
+
 from podsift.extract import Extractor
 from podsift.models import FeedItem
 from podsift.store import Store
@@ -25,22 +25,47 @@ from podsift.users import hash_password
 from podsift.web import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture
 def app_url(settings, embedder, server, tmp_path):
     """The web app on a free loopback port, with one digest whose audio is a 60 s tone on `server`."""
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=60",
-                    "-b:a", "32k", str(server.root / "ep.mp3")], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=60",
+            "-b:a",
+            "32k",
+            str(server.root / "ep.mp3"),
+        ],
+        check=True,
+    )
     with Store.open(settings.db_path) as store:
         me, _ = store.add_recipient("ada@example.org", "Ada", hash_password("s3cret"))
         show, _ = store.subscribe(me.id, "https://a.example/feed")
         store.conn.execute("UPDATE shows SET title = 'Cold Facts' WHERE id = ?", (show.id,))
-        item = FeedItem(guid="ep-1", title="Glaciers", audio_url=f"{server.url}/ep.mp3",
-                        published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+        item = FeedItem(
+            guid="ep-1",
+            title="Glaciers",
+            audio_url=f"{server.url}/ep.mp3",
+            published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
+        )
         episode_id = store.add_episode(show.id, item, "transcribed")
         store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")

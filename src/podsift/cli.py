@@ -21,7 +21,7 @@ from .errors import ConfigError, PodsiftError
 from .extract import Extractor
 from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
-from .pipeline import Context, ScanReport, run_day, scan
+from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
 from .rank import DigestItem, digest_for
 from .render import (
@@ -37,6 +37,7 @@ from .render import (
     transcript_text,
     transcript_vtt,
 )
+from .schedule import Scheduler, daily_job
 from .settings import Settings, load_settings
 from .store import Store
 from .transcribe import WhisperTranscriber
@@ -334,16 +335,24 @@ def atom(days):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
-def serve(host, port):
-    """Run the web app: digests with audio from each insight's second, ratings, your shows.
+@click.option("--no-schedule", is_flag=True, help="Serve only; leave the daily job to cron or a systemd timer.")
+def serve(host, port, no_schedule):
+    """Run the web app, and the daily job at delivery_time (in timezone) every day.
 
-    Log in with the email and password of `podsift user add`. Put it behind HTTPS (a reverse
-    proxy) before exposing it, and set base_url to the address people use."""
+    Log in with the email and password of `podsift user add`. Days missed while the machine was
+    off are caught up once; a second serve or a cron job at the same time does not send twice.
+    Put it behind HTTPS (a reverse proxy) before exposing it, and set base_url to its address."""
+    import logging
+
     import uvicorn
 
     from .web import create_app
 
-    uvicorn.run(create_app(load_settings()), host=host, port=port, log_level="info")
+    settings = load_settings()
+    if not no_schedule:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        Scheduler(settings).start()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @main.group()
@@ -398,7 +407,7 @@ def run_command(day, quiet):
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
         ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
-        deliveries = run_day(ctx, when, MiniLM(), server)
+        deliveries = daily_job(ctx, when, MiniLM(), server)
         emails = {r.id: r.email for r in store.mail_recipients()}
     for d in deliveries:
         detail = f" ({d.error})" if d.error else ""

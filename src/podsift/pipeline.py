@@ -86,15 +86,16 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
     return report
 
 
-def run_day(ctx: Context, day: date, embedder: Embedder, server: SmtpServer) -> list[Delivery]:
+def run_day(ctx: Context, day: date, embedder: Embedder, server: SmtpServer | None) -> list[Delivery]:
     """The daily job: scan, then build and email the day's digest to every recipient, once each.
 
-    The scan takes everything published since the day began, so a missed day is caught up."""
+    The scan takes everything published since the day began, so a missed day is caught up. With
+    no SMTP server the digests are built (for the web app and the Atom feed) and nothing is sent."""
     scan(ctx, since=day_bounds(day, ctx.settings.timezone)[0])
     deliveries = []
     for recipient in ctx.store.mail_recipients():
         items = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
-        if items:  # a day with nothing worth sending sends nothing
+        if items and server is not None:  # a day with nothing worth sending sends nothing
             deliveries.append(deliver_email(ctx.store, ctx.settings, server, recipient, day.isoformat(), items))
     return deliveries
 

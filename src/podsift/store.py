@@ -545,6 +545,31 @@ class Store:
         rows = self.conn.execute("SELECT insight_id, vote FROM feedback WHERE recipient_id = ?", (recipient_id,))
         return dict(rows.fetchall())
 
+    # -- the daily job ------------------------------------------------------------------------
+
+    def acquire(self, name: str, holder: str, until: str, at: str) -> bool:
+        """Take the named lock until `until`, if it is free, expired at `at`, or already ours."""
+        return bool(
+            self.conn.execute(
+                "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET holder = excluded.holder, until = excluded.until "
+                "WHERE locks.until <= ? OR locks.holder = excluded.holder",
+                (name, holder, until, at),
+            ).rowcount
+        )
+
+    def release(self, name: str, holder: str) -> None:
+        self.conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
+
+    def finish_day(self, day: str) -> None:
+        """Record that the daily job for `day` completed."""
+        self.conn.execute(
+            "INSERT INTO daily_runs (day, finished_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING", (day, now())
+        )
+
+    def last_finished_day(self) -> str | None:
+        return self.conn.execute("SELECT MAX(day) FROM daily_runs").fetchone()[0]
+
     # -- digests ------------------------------------------------------------------------------
 
     def digest(self, recipient_id: int, day: str) -> list[tuple[StoredInsight, list[StoredInsight]]] | None:
