@@ -33,7 +33,8 @@ def web(settings, embedder):
             audio_url="https://a.example/1.mp3",
             published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
         )
-        episode_id = store.add_episode(show.id, item, "transcribed")
+        episode_id = store.add_episode(show.id, item, "new")
+        store.save_transcript(episode_id, transcript(EPISODE))
         store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
     return TestClient(create_app(settings))
 
@@ -118,3 +119,24 @@ def test_unsubscribe_link_works_without_login_and_only_with_its_token(web, setti
     assert web.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # RFC 8058 one-click POST
     with Store.open(settings.db_path) as store:
         assert store.mail_recipients() == []
+
+
+def test_search_finds_insights_and_sentences_and_takes_any_text(web):
+    log_in(web)
+    page = web.get("/search", params={"q": "glacier downhill"}).text
+    assert "Insight" in page and "<mark>glacier</mark>" in page and "<mark>downhill</mark>" in page
+    assert "Transcript" in page and 'href="/episode/1#t24"' in page
+    # Quotes and operators are searched as words, never as FTS syntax.
+    assert "0 results" in web.get("/search", params={"q": 'AND OR "( NEAR snowbox*'}).text
+    assert "1 result " in web.get("/search", params={"q": 'promo" code'}).text
+    hostile = web.get("/search", params={"q": "<img src=x onerror=alert(1)>"}).text
+    assert "<img src=x" not in hostile and "&lt;img src=x onerror=alert(1)&gt;" in hostile
+
+
+def test_episode_page_shows_the_transcript_with_its_insights_marked(web):
+    log_in(web)
+    page = web.get("/episode/1").text
+    assert 'id="t18" class="insight-sentence"' in page  # "Glaciers flow because ..." is an insight
+    assert 'id="t0" ' in page and 'id="t0" class="insight-sentence"' not in page  # the intro is not
+    assert 'data-start="18.0"' in page and "transcript from the publisher" in page
+    assert web.get("/episode/99").status_code == 404

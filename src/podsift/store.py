@@ -458,6 +458,10 @@ class Store:
                     now(),
                 ),
             )
+            self.conn.executemany(
+                "INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', ?, ?, ?)",
+                [(seg.start, episode_id, seg.text) for seg in transcript.segments],
+            )
             self.set_state(episode_id, "transcribed")
 
     def transcript(self, episode_id: int) -> Transcript:
@@ -491,6 +495,11 @@ class Store:
                         now(),
                     ),
                 )
+            self.conn.execute(
+                "INSERT INTO search (kind, ref, episode_id, text) SELECT 'insight', id, episode_id, text "
+                "FROM insights WHERE episode_id = ?",
+                (episode_id,),
+            )
             self.set_state(episode_id, "extracted")
 
     def insights(
@@ -544,6 +553,21 @@ class Store:
         """insight id -> vote, for one recipient."""
         rows = self.conn.execute("SELECT insight_id, vote FROM feedback WHERE recipient_id = ?", (recipient_id,))
         return dict(rows.fetchall())
+
+    def search(self, query: str, recipient_id: int, limit: int = 50) -> list[dict]:
+        """Insights and transcript sentences matching every word of `query`, in shows the recipient follows."""
+        words = [w for w in query.split() if w.strip('"')]
+        if not words:
+            return []
+        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)  # words, never FTS syntax
+        rows = self.conn.execute(
+            "SELECT f.kind, f.ref, snippet(search, 3, char(2), char(3), ' ... ', 16) AS snippet, e.id AS episode_id, "
+            "e.title AS episode_title, s.title AS show_title FROM search f JOIN episodes e ON e.id = f.episode_id "
+            "JOIN shows s ON s.id = e.show_id WHERE search MATCH ? AND e.show_id IN "
+            "(SELECT show_id FROM subscriptions WHERE recipient_id = ?) ORDER BY f.kind = 'sentence', rank LIMIT ?",
+            (match, recipient_id, limit),
+        )
+        return [dict(r) for r in rows]
 
     # -- the daily job ------------------------------------------------------------------------
 

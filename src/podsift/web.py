@@ -19,6 +19,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -27,7 +28,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from .embed import MiniLM
-from .errors import ParseError
+from .errors import NotFound, ParseError
 from .parsers.opml import parse_opml, to_opml
 from .rank import digest_for
 from .render import clock
@@ -46,6 +47,7 @@ class App:
         folder = str(resources.files("podsift") / "templates")
         self.templates = Environment(loader=FileSystemLoader(folder), autoescape=True)
         self.templates.globals["clock"] = clock
+        self.templates.globals["highlight"] = highlight
         self.embedder = MiniLM()
         self.failures: dict[str, deque] = defaultdict(deque)
         self.lock = threading.Lock()
@@ -70,6 +72,11 @@ class App:
     def failed(self, client: str) -> None:
         with self.lock:
             self.failures[client].append(time.monotonic())
+
+
+def highlight(snippet: str) -> Markup:
+    """A search snippet, escaped, with its matched words (between \\x02 and \\x03) marked."""
+    return Markup(str(escape(snippet)).replace("\x02", "<mark>").replace("\x03", "</mark>"))
 
 
 def csrf_token(request: Request) -> str:
@@ -203,6 +210,29 @@ def create_app(settings: Settings) -> Starlette:
             headers={"Content-Disposition": 'attachment; filename="podsift.opml"'},
         )
 
+    async def search(request: Request):
+        query = request.query_params.get("q", "").strip()
+        with app.store() as store:
+            results = store.search(query, request.session["uid"]) if query else []
+        return app.page(request, "search.html", query=query, results=results)
+
+    async def episode(request: Request):
+        uid = request.session["uid"]
+        with app.store() as store:
+            try:
+                found = store.lookup_episode(str(request.path_params["id"]))
+                text = store.transcript(found.id)
+            except NotFound as exc:
+                return PlainTextResponse(str(exc), 404)
+            if found.show_id not in {s.id for s in store.shows(uid)}:
+                return PlainTextResponse("Not one of your shows.", 404)
+            spans = [(i.start, i.end) for i in store.insights(episode_ids=[found.id])]
+
+        def insight_at(segment) -> bool:
+            return any(start <= segment.start < end for start, end in spans)
+
+        return app.page(request, "episode.html", episode=found, transcript=text, insight_at=insight_at)
+
     async def unsubscribe(request: Request):
         recipient_id, token = int(request.path_params["rid"]), request.path_params["token"]
         if not check_unsubscribe_token(secret_key(settings.home), recipient_id, token):
@@ -224,6 +254,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/feeds/remove", posted(remove_feed), methods=["POST"]),
         Route("/feeds/import", posted(import_opml), methods=["POST"]),
         Route("/feeds/export", login_required(export_opml)),
+        Route("/search", login_required(search)),
+        Route("/episode/{id:int}", login_required(episode)),
         Route("/unsubscribe/{rid:int}/{token}", unsubscribe, methods=["GET", "POST"]),
     ]
     secure = settings.base_url.startswith("https://")
