@@ -22,7 +22,7 @@ from podsift.extract import Extractor
 from podsift.models import FeedItem
 from podsift.rank import digest_for
 from podsift.store import Store
-from podsift.users import check_unsubscribe_token, secret_key, verify_password
+from podsift.users import check_token, secret_key, verify_password
 
 DAY = date(2026, 11, 2)
 
@@ -97,8 +97,8 @@ def test_digest_email_arrives_once_with_headers_and_both_parts(mail_settings, sm
     assert message["Message-ID"] == "<digest-2026-11-02-r1@example.org>"
     unsubscribe = message["List-Unsubscribe"].strip().strip("<>")
     assert unsubscribe.startswith("https://podsift.example.org/unsubscribe/1/")
-    assert check_unsubscribe_token(secret_key(mail_settings.home), 1, unsubscribe.rsplit("/", 1)[1])
-    assert not check_unsubscribe_token(secret_key(mail_settings.home), 2, unsubscribe.rsplit("/", 1)[1])
+    assert check_token(secret_key(mail_settings.home), "unsubscribe", 1, unsubscribe.rsplit("/", 1)[1])
+    assert not check_token(secret_key(mail_settings.home), "unsubscribe", 2, unsubscribe.rsplit("/", 1)[1])
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
@@ -212,7 +212,9 @@ def test_atom_feed_of_digests_is_valid_atom(mail_settings, embedder):
         digest_for(store, mail_settings, recipient.id, DAY, embedder)
     runner = CliRunner()
     env = {"PODSIFT_BASE_URL": "https://podsift.example.org"}
-    feed = etree.fromstring(runner.invoke(main, ["atom"], env=env).output.encode())
+    result = runner.invoke(main, ["atom"], env=env)
+    assert "Served by `podsift serve` at https://podsift.example.org/feed/1/" in result.stderr
+    feed = etree.fromstring(result.stdout.encode())
     ns = {"a": "http://www.w3.org/2005/Atom"}
     assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
     for required in ("a:id", "a:title", "a:updated", "a:author/a:name"):

@@ -140,3 +140,16 @@ def test_episode_page_shows_the_transcript_with_its_insights_marked(web):
     assert 'id="t0" ' in page and 'id="t0" class="insight-sentence"' not in page  # the intro is not
     assert 'data-start="18.0"' in page and "transcript from the publisher" in page
     assert web.get("/episode/99").status_code == 404
+
+
+def test_atom_feed_is_served_at_a_signed_address_without_login(web, settings):
+    from podsift.cli import feed_url
+
+    log_in(web)
+    web.get("/digest/2026-11-02")  # builds the digest
+    web.cookies.clear()
+    url = feed_url(settings, 1).replace(settings.base_url, "")
+    response = web.get(url)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    assert "<entry><id>" in response.text and "Glaciers flow because ice" in response.text
+    assert web.get(url.replace("/feed/1/", "/feed/2/")).status_code == 404

@@ -23,7 +23,7 @@ from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .rank import DigestItem, digest_for
+from .rank import digest_for, stored_digests
 from .render import (
     clock,
     digest_html,
@@ -41,7 +41,7 @@ from .schedule import Scheduler, daily_job
 from .settings import Settings, load_settings
 from .store import Store
 from .transcribe import WhisperTranscriber
-from .users import hash_password
+from .users import hash_password, secret_key, token
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -294,6 +294,12 @@ def digest(day, fmt, rebuild):
     sys.stdout.write(render_digest(when.isoformat(), items, fmt))
 
 
+def feed_url(settings: Settings, recipient_id: int) -> str:
+    """The web app's address of a recipient's Atom feed, signed so a feed reader needs no login."""
+    signed = token(secret_key(settings.home), "feed", recipient_id)
+    return f"{settings.base_url.rstrip('/')}/feed/{recipient_id}/{signed}.atom"
+
+
 def render_digest(day: str, items, fmt: str) -> str:
     """A digest in one of the `digest --format` choices."""
     render = {"text": digest_text, "markdown": digest_markdown, "html": digest_html, "json": digest_json}[fmt]
@@ -319,17 +325,17 @@ def insights(ref, fmt, explain):
 @main.command()
 @click.option("--days", default=30, show_default=True, help="How many of the latest digests to include.")
 def atom(days):
-    """Print an Atom feed of your stored digests, one entry per day, for a feed reader.
+    """Print an Atom feed of your stored digests, one entry per day, and the address that serves it.
 
-    Links point at base_url (the web app). Digests are built by `podsift digest` or `podsift run`."""
+    `podsift serve` serves the same feed at the address printed on stderr (signed for you: a feed
+    reader needs no login). Digests are built by `podsift digest` or `podsift run`."""
     settings = load_settings()
     with _store(settings) as store:
         me = store.local_recipient()
-        digests = [
-            (day, built, [DigestItem(i, also) for i, also in store.digest(me, day) or []])
-            for day, built in store.digest_days(me, days)
-        ]
-    sys.stdout.write(digests_atom(settings.base_url, digests))
+        digests = stored_digests(store, me, days)
+    url = feed_url(settings, me)
+    err.print(f"Served by `podsift serve` at {url}")
+    sys.stdout.write(digests_atom(settings.base_url, digests, url))
 
 
 @main.command()

@@ -28,7 +28,7 @@ from .rank import DigestItem
 from .render import digest_email_html, digest_text
 from .settings import Settings
 from .store import Store
-from .users import secret_key, unsubscribe_token
+from .users import secret_key, token
 
 LEASE = timedelta(minutes=10)
 BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
@@ -118,8 +118,8 @@ def compose(
 
 def unsubscribe_url(settings: Settings, recipient_id: int) -> str:
     """The signed link that stops email to this recipient, without logging in."""
-    token = unsubscribe_token(secret_key(settings.home), recipient_id)
-    return f"{settings.base_url.rstrip('/')}/unsubscribe/{recipient_id}/{token}"
+    signed = token(secret_key(settings.home), "unsubscribe", recipient_id)
+    return f"{settings.base_url.rstrip('/')}/unsubscribe/{recipient_id}/{signed}"
 
 
 def message_id_for(settings: Settings, recipient_id: int, day: str) -> str:

@@ -63,6 +63,14 @@ def digest_for(
     return items
 
 
+def stored_digests(store: Store, recipient_id: int, limit: int = 30) -> list[tuple[str, str, list[DigestItem]]]:
+    """(day, built at, items) of a recipient's latest stored digests, newest first."""
+    return [
+        (day, built, [DigestItem(insight, also) for insight, also in store.digest(recipient_id, day) or []])
+        for day, built in store.digest_days(recipient_id, limit)
+    ]
+
+
 def choose(
     candidates: list[StoredInsight],
     history: list[StoredInsight],

@@ -220,9 +220,12 @@ def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str) -> st
     )
 
 
-def digests_atom(base_url: str, digests: list[tuple[str, str, list[DigestItem]]], title: str = "podsift") -> str:
+def digests_atom(
+    base_url: str, digests: list[tuple[str, str, list[DigestItem]]], self_url: str = "", title: str = "podsift"
+) -> str:
     """An Atom feed (RFC 4287) of digests, one entry per day: (day, built at, items), newest first."""
     base = base_url.rstrip("/")
+    self_url = self_url or f"{base}/feed.atom"
     updated = digests[0][1] if digests else "1970-01-01T00:00:00+00:00"
     entries = []
     for day, built, items in digests:
@@ -236,9 +239,9 @@ def digests_atom(base_url: str, digests: list[tuple[str, str, list[DigestItem]]]
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>{escape(base)}/feed.atom</id><title>{escape(title)}: your daily insights</title>"
+        f"<id>{escape(self_url)}</id><title>{escape(title)}: your daily insights</title>"
         f"<updated>{escape(updated)}</updated><author><name>podsift</name></author>"
-        f'<link rel="self" type="application/atom+xml" href="{escape(base)}/feed.atom"/>'
+        f'<link rel="self" type="application/atom+xml" href="{escape(self_url)}"/>'
         f'<link rel="alternate" type="text/html" href="{escape(base)}/"/>'
         f"{''.join(entries)}</feed>\n"
     )

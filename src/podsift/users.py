@@ -1,7 +1,7 @@
 """Recipients' secrets: password hashes, and signed unsubscribe tokens that need no login.
 
 Passwords are hashed with scrypt (standard library) and a random salt. Unsubscribe tokens are an
-HMAC of the recipient's id under a key kept in `$PODSIFT_HOME/secret.key` (created on first use,
+HMAC of the purpose and the recipient's id under a key kept in `$PODSIFT_HOME/secret.key` (created on first use,
 readable by its owner only), so a link unsubscribes exactly the person it was sent to.
 """
 
@@ -47,12 +47,12 @@ def secret_key(home: Path) -> bytes:
     return path.read_bytes()
 
 
-def unsubscribe_token(key: bytes, recipient_id: int) -> str:
-    """The token that proves an unsubscribe link was sent to this recipient."""
-    mac = hmac.new(key, f"unsubscribe:{recipient_id}".encode(), hashlib.sha256).digest()
+def token(key: bytes, purpose: str, recipient_id: int) -> str:
+    """A token proving a link was made for this recipient and this purpose ("unsubscribe", "feed")."""
+    mac = hmac.new(key, f"{purpose}:{recipient_id}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:18]).decode()
 
 
-def check_unsubscribe_token(key: bytes, recipient_id: int, token: str) -> bool:
-    """Whether `token` was made by `unsubscribe_token` for this recipient."""
-    return hmac.compare_digest(unsubscribe_token(key, recipient_id), token)
+def check_token(key: bytes, purpose: str, recipient_id: int, candidate: str) -> bool:
+    """Whether `candidate` is `token(key, purpose, recipient_id)`, compared in constant time."""
+    return hmac.compare_digest(token(key, purpose, recipient_id), candidate)

@@ -30,11 +30,11 @@ from starlette.routing import Route
 from .embed import MiniLM
 from .errors import NotFound, ParseError
 from .parsers.opml import parse_opml, to_opml
-from .rank import digest_for
-from .render import clock
+from .rank import DigestItem, digest_for
+from .render import clock, digests_atom
 from .settings import Settings
 from .store import Store
-from .users import check_unsubscribe_token, secret_key, verify_password
+from .users import check_token, secret_key, verify_password
 
 LOGIN_FAILURES, LOGIN_WINDOW = 5, 300.0  # at most 5 failed logins per client per 5 minutes
 
@@ -234,14 +234,27 @@ def create_app(settings: Settings) -> Starlette:
         return app.page(request, "episode.html", episode=found, transcript=text, insight_at=insight_at)
 
     async def unsubscribe(request: Request):
-        recipient_id, token = int(request.path_params["rid"]), request.path_params["token"]
-        if not check_unsubscribe_token(secret_key(settings.home), recipient_id, token):
+        recipient_id, given = int(request.path_params["rid"]), request.path_params["token"]
+        if not check_token(secret_key(settings.home), "unsubscribe", recipient_id, given):
             return PlainTextResponse("This unsubscribe link is not valid.", 404)
         if request.method == "GET":
             return app.page(request, "unsubscribe.html", done=False)
         with app.store() as store:
             store.unsubscribe_email(recipient_id)
         return app.page(request, "unsubscribe.html", done=True)
+
+    async def atom_feed(request: Request):
+        recipient_id, given = int(request.path_params["rid"]), request.path_params["token"]
+        if not check_token(secret_key(settings.home), "feed", recipient_id, given):
+            return PlainTextResponse("This feed address is not valid.", 404)
+        with app.store() as store:
+            digests = [
+                (day, built, [DigestItem(i, also) for i, also in store.digest(recipient_id, day) or []])
+                for day, built in store.digest_days(recipient_id)
+            ]
+        return Response(
+            digests_atom(settings.base_url, digests, str(request.url)), media_type="application/atom+xml; charset=utf-8"
+        )
 
     routes = [
         Route("/login", login, methods=["GET", "POST"]),
@@ -257,6 +270,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/search", login_required(search)),
         Route("/episode/{id:int}", login_required(episode)),
         Route("/unsubscribe/{rid:int}/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/feed/{rid:int}/{token}.atom", atom_feed),
     ]
     secure = settings.base_url.startswith("https://")
     middleware = [
