@@ -153,3 +153,12 @@ def test_atom_feed_is_served_at_a_signed_address_without_login(web, settings):
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
     assert "<entry><id>" in response.text and "Glaciers flow because ice" in response.text
     assert web.get(url.replace("/feed/1/", "/feed/2/")).status_code == 404
+
+
+def test_topic_pages(web):
+    log_in(web)
+    listing = web.get("/topics")
+    assert listing.status_code == 200 and "Topics" in listing.text
+    for topic_id in re.findall(r'href="/topics/(\d+)"', listing.text):
+        assert web.get(f"/topics/{topic_id}").status_code == 200
+    assert web.get("/topics/99999").status_code == 404

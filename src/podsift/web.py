@@ -34,6 +34,7 @@ from .rank import DigestItem, digest_for
 from .render import clock, digests_atom
 from .settings import Settings
 from .store import Store
+from .topics import Topic, topics
 from .users import check_token, secret_key, verify_password
 
 LOGIN_FAILURES, LOGIN_WINDOW = 5, 300.0  # at most 5 failed logins per client per 5 minutes
@@ -233,6 +234,20 @@ def create_app(settings: Settings) -> Starlette:
 
         return app.page(request, "episode.html", episode=found, transcript=text, insight_at=insight_at)
 
+    def user_topics(uid: int) -> list[Topic]:
+        with app.store() as store:
+            return topics(store.insights(recipient_id=uid))
+
+    async def topic_list(request: Request):
+        return app.page(request, "topics.html", topics=user_topics(request.session["uid"]))
+
+    async def topic_page(request: Request):
+        wanted = request.path_params["id"]
+        found = [t for t in user_topics(request.session["uid"]) if wanted in {i.id for i in t.insights}]
+        if not found:
+            return PlainTextResponse("No such topic.", 404)
+        return app.page(request, "topic.html", topic=found[0])
+
     async def unsubscribe(request: Request):
         recipient_id, given = int(request.path_params["rid"]), request.path_params["token"]
         if not check_token(secret_key(settings.home), "unsubscribe", recipient_id, given):
@@ -268,6 +283,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/feeds/import", posted(import_opml), methods=["POST"]),
         Route("/feeds/export", login_required(export_opml)),
         Route("/search", login_required(search)),
+        Route("/topics", login_required(topic_list)),
+        Route("/topics/{id:int}", login_required(topic_page)),
         Route("/episode/{id:int}", login_required(episode)),
         Route("/unsubscribe/{rid:int}/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/feed/{rid:int}/{token}.atom", atom_feed),
