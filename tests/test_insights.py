@@ -167,3 +167,36 @@ def test_digest_html_escapes_feed_text():
     page = digest_html("2026-11-02", [DigestItem(hostile)])
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+
+
+COOKING = [
+    "Welcome to the kitchen show, great to have you.",
+    "Salt does not make pasta water boil faster, because at normal amounts it raises the boiling point by less "
+    "than a tenth of a degree.",
+    "The real reason to salt the water is flavour, since pasta absorbs the water as it cooks and the salt seasons "
+    "it from the inside.",
+    "Thanks for listening, see you next week.",
+]
+
+
+def test_each_recipient_s_interests_lift_their_subjects(settings, embedder):
+    with Store.open(settings.db_path) as store:
+        me = store.local_recipient()
+        extractor = Extractor(embedder)
+        for feed, sentences, title in (("ice", EPISODE, "Glaciers"), ("food", COOKING, "Pasta water")):
+            show, _ = store.subscribe(me, f"https://{feed}.example/feed")
+            item = FeedItem(
+                guid=feed,
+                title=title,
+                audio_url=f"https://{feed}.example/1.mp3",
+                published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
+            )
+            episode_id = store.add_episode(show.id, item, "transcribed")
+            store.save_insights(episode_id, extractor.extract(transcript(sentences), title))
+        firsts = {}
+        for interest in ("cooking pasta", "glaciers and ice"):
+            store.set_interests(me, [interest])
+            firsts[interest] = digest_for(store, settings, me, date(2026, 11, 2), embedder, rebuild=True)[
+                0
+            ].insight.guid
+    assert firsts == {"cooking pasta": "food", "glaciers and ice": "ice"}

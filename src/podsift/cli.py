@@ -370,7 +370,13 @@ def user():
 @click.argument("email")
 @click.option("--name", default="", help="How the person is greeted.")
 @click.option("--password-stdin", is_flag=True, help="Read the web password from standard input (for scripts).")
-def user_add(email, name, password_stdin):
+@click.option(
+    "--interest",
+    "interests",
+    multiple=True,
+    help="A subject this person's digest should lift (repeat for several); default: the install's.",
+)
+def user_add(email, name, password_stdin, interests):
     """Add a recipient by EMAIL, or update one; asks for a web password when run in a terminal.
 
     The first email added to a single-person install goes to its existing recipient, so the shows
@@ -388,6 +394,8 @@ def user_add(email, name, password_stdin):
     settings = load_settings()
     with _store(settings) as store:
         recipient, created = store.add_recipient(email, name, hash_password(password) if password else None)
+        if interests:
+            store.set_interests(recipient.id, list(interests))
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
 
 

@@ -25,7 +25,7 @@ DIGEST_SIZE = 5
 PER_SHOW = 2
 MIN_SCORE = 0.5  # below this an insight is not worth a reader's morning
 SAME_IDEA = 0.6  # cosine above which two insights from different shows or days are one idea
-INTEREST_LIFT = 0.3  # score added per unit of cosine to the closest interest
+INTEREST_LIFT = 0.5  # score added per unit of cosine to the closest interest
 FEEDBACK_LIFT = 0.2  # score added (or taken) per unit of cosine to the closest liked (disliked) insight
 
 
@@ -57,7 +57,8 @@ def digest_for(
         return [DigestItem(insight, also) for insight, also in stored]
     candidates = store.insights(published=day_bounds(day, settings.timezone), recipient_id=recipient_id)
     history = store.sent_insights(recipient_id, before_day=key)
-    interests = embedder(list(settings.interests)) if settings.interests else None
+    wanted = store.recipient(recipient_id).interests or list(settings.interests)  # a person's own, else the install's
+    interests = embedder(wanted) if wanted else None
     items = choose(candidates, history, interests, _voted(store, recipient_id))
     store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items])
     return items

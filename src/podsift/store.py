@@ -147,6 +147,10 @@ class Store:
         missing = f"no recipient with email {email}; add one with `podsift user add {email}`"
         return _recipient(self._one("SELECT * FROM recipients WHERE email = ?", (email,), missing))
 
+    def set_interests(self, recipient_id: int, interests: list[str]) -> None:
+        """A recipient's own interests, which the digest lifts (instead of the install's)."""
+        self.conn.execute("UPDATE recipients SET interests = ? WHERE id = ?", (json.dumps(interests), recipient_id))
+
     def mail_recipients(self) -> list[Recipient]:
         """Recipients with an email address who have not unsubscribed."""
         rows = self.conn.execute(
