@@ -299,3 +299,18 @@ def test_tls_and_login_with_the_password_from_the_environment(scheme, certificat
     finally:
         controller.stop()
     assert logins == [("ada@example.org", "hunter2")] and len(inbox.messages) == 1
+
+
+def test_user_add_takes_a_person_s_own_zone_and_time(settings):
+    runner = CliRunner()
+    bad = runner.invoke(main, ["user", "add", "x@example.org", "--timezone", "Mars/Olympus"])
+    assert bad.exit_code == 1 and "unknown time zone 'Mars/Olympus'" in bad.output
+    late = runner.invoke(main, ["user", "add", "x@example.org", "--time", "25:99"])
+    assert late.exit_code == 1 and "HH:MM" in late.output
+    ok = runner.invoke(
+        main, ["user", "add", "x@example.org", "--timezone", "Asia/Tokyo", "--time", "06:30", "--interest", "space"]
+    )
+    assert ok.exit_code == 0, ok.output
+    with Store.open(settings.db_path) as store:
+        person = store.recipient_by_email("x@example.org")
+    assert (person.timezone, person.delivery_time, person.interests) == ("Asia/Tokyo", "06:30", ["space"])

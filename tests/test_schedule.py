@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pytest
 
 from podsift.errors import ConfigError, PodsiftError
 from podsift.net import Fetcher
 from podsift.pipeline import Context
-from podsift.schedule import LOCK, Scheduler, daily_job, days_due
+from podsift.schedule import LOCK, Scheduler, daily_job, days_due, due_days
 from podsift.store import Store
 
 
@@ -27,28 +27,43 @@ def test_days_due_waits_for_the_delivery_time_and_catches_up_once():
 
 def test_a_second_process_cannot_run_the_daily_job_at_the_same_time(settings, whisper, embedder):
     with Store.open(settings.db_path) as other, Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
+        me = store.local_recipient()
         assert other.acquire(LOCK, "other-host:1", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
         ctx = Context(settings, store, fetcher, whisper)
         with pytest.raises(PodsiftError, match="another podsift process"):
-            daily_job(ctx, date(2026, 11, 2), embedder, None)
-        assert store.last_finished_day() is None
+            daily_job(ctx, {me: [date(2026, 11, 2)]}, embedder, None)
+        assert store.last_finished_day(me) is None
         other.release(LOCK, "other-host:1")
-        daily_job(ctx, date(2026, 11, 2), embedder, None)
-        assert store.last_finished_day() == "2026-11-02"
+        daily_job(ctx, {me: [date(2026, 11, 2)]}, embedder, None)
+        assert store.last_finished_day(me) == "2026-11-02"
         # A lease that ran out (its holder died) is taken over.
         assert other.acquire(LOCK, "dead:1", "2000-01-01T00:00:00+00:00", "2000-01-01T00:00:00+00:00")
         assert store.acquire(LOCK, "alive:2", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
 
 
-def test_scheduler_runs_a_due_day_once(settings, embedder):
+def test_each_recipient_is_due_in_their_own_zone_and_time(settings):
+    with Store.open(settings.db_path) as store:
+        paris, _ = store.add_recipient("paris@example.org")
+        tokyo, _ = store.add_recipient("tokyo@example.org")
+        store.set_schedule(paris.id, "Europe/Paris", "07:00")
+        store.set_schedule(tokyo.id, "Asia/Tokyo", "07:00")
+        store.finish_day(paris.id, "2026-11-08")
+        store.finish_day(tokyo.id, "2026-11-08")
+        # 22:30 UTC on the 9th: 23:30 in Paris (the 9th is not over), 07:30 on the 10th in Tokyo.
+        due = due_days(store, settings, datetime(2026, 11, 9, 22, 30, tzinfo=timezone.utc))
+    assert due == {tokyo.id: [date(2026, 11, 9)]}
+
+
+def test_scheduler_runs_each_due_day_once(settings, embedder):
     import dataclasses
 
+    with Store.open(settings.db_path) as store:
+        me = store.local_recipient()
     scheduler = Scheduler(dataclasses.replace(settings, delivery_time="00:00"))
     scheduler.tick(None, embedder)
     with Store.open(settings.db_path) as store:
-        first = store.last_finished_day()
-        rows = store.conn.execute("SELECT COUNT(*) FROM daily_runs").fetchone()[0]
-    assert first is not None and rows == 1
+        assert store.last_finished_day(me) is not None
+        assert store.conn.execute("SELECT COUNT(*) FROM recipient_days").fetchone()[0] == 1
     scheduler.tick(None, embedder)
     with Store.open(settings.db_path) as store:
-        assert store.conn.execute("SELECT COUNT(*) FROM daily_runs").fetchone()[0] == 1
+        assert store.conn.execute("SELECT COUNT(*) FROM recipient_days").fetchone()[0] == 1

@@ -23,7 +23,7 @@ from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .rank import digest_for, stored_digests
+from .rank import digest_for, stored_digests, zone
 from .render import (
     clock,
     digest_html,
@@ -37,7 +37,7 @@ from .render import (
     transcript_text,
     transcript_vtt,
 )
-from .schedule import Scheduler, daily_job
+from .schedule import Scheduler, daily_job, days_due
 from .settings import Settings, load_settings
 from .store import Store
 from .transcribe import WhisperTranscriber
@@ -370,13 +370,15 @@ def user():
 @click.argument("email")
 @click.option("--name", default="", help="How the person is greeted.")
 @click.option("--password-stdin", is_flag=True, help="Read the web password from standard input (for scripts).")
+@click.option("--timezone", "zone_name", help="This person's time zone (e.g. Europe/Paris); default: the install's.")
+@click.option("--time", "delivery_time", help="When this person's digest is sent, HH:MM; default: delivery_time.")
 @click.option(
     "--interest",
     "interests",
     multiple=True,
     help="A subject this person's digest should lift (repeat for several); default: the install's.",
 )
-def user_add(email, name, password_stdin, interests):
+def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
     """Add a recipient by EMAIL, or update one; asks for a web password when run in a terminal.
 
     The first email added to a single-person install goes to its existing recipient, so the shows
@@ -396,6 +398,10 @@ def user_add(email, name, password_stdin, interests):
         recipient, created = store.add_recipient(email, name, hash_password(password) if password else None)
         if interests:
             store.set_interests(recipient.id, list(interests))
+        if zone_name or delivery_time:
+            zone(zone_name or settings.timezone)  # refuse a misspelt zone now, not at delivery time
+            days_due(datetime.now(timezone.utc), delivery_time or settings.delivery_time, None)
+            store.set_schedule(recipient.id, zone_name, delivery_time)
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
 
 
@@ -421,7 +427,7 @@ def run_command(day, quiet):
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
         ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
-        deliveries = daily_job(ctx, when, MiniLM(), server)
+        deliveries = daily_job(ctx, {r.id: [when] for r in store.recipients()}, MiniLM(), server)
         emails = {r.id: r.email for r in store.mail_recipients()}
     for d in deliveries:
         detail = f" ({d.error})" if d.error else ""

@@ -167,6 +167,8 @@ class Recipient:
     name: str = ""
     interests: list[str] = field(default_factory=list)
     unsubscribed_at: str | None = None
+    timezone: str | None = None  # None: the install's
+    delivery_time: str | None = None  # "HH:MM"; None: the install's
     password_hash: str | None = field(default=None, repr=False)
 
 

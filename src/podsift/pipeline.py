@@ -1,5 +1,6 @@
 """The whole scan in one screen: poll feeds -> publisher transcripts -> download audio while
-transcribing what has arrived -> extract insights. Each step takes episodes in one state from the store and moves
+transcribing what has arrived -> extract insights; then, per recipient, the day's digest and its
+email (`deliver_day`; `schedule.daily_job` runs a day). Each step takes episodes in one state from the store and moves
 them to the next, so a crash or Ctrl-C anywhere resumes from the store on the next run.
 """
 
@@ -17,10 +18,10 @@ from .embed import Embedder
 from .errors import PodsiftError
 from .extract import Extractor
 from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, fits_in_cache
-from .models import Delivery, Episode
+from .models import Delivery, Episode, Recipient
 from .net import Fetcher
 from .progress import Reporter
-from .rank import day_bounds, digest_for
+from .rank import digest_for
 from .scan import FeedResult, apply_feed, fetch_feed, record_failure
 from .settings import Settings
 from .store import Store
@@ -86,18 +87,18 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
     return report
 
 
-def run_day(ctx: Context, day: date, embedder: Embedder, server: SmtpServer | None) -> list[Delivery]:
-    """The daily job: scan, then build and email the day's digest to every recipient, once each.
+def deliver_day(
+    ctx: Context, recipient: Recipient, day: date, embedder: Embedder, server: SmtpServer | None
+) -> Delivery | None:
+    """Build a recipient's digest for `day` and email it, once; None when nothing is sent.
 
-    The scan takes everything published since the day began, so a missed day is caught up. With
-    no SMTP server the digests are built (for the web app and the Atom feed) and nothing is sent."""
-    scan(ctx, since=day_bounds(day, ctx.settings.timezone)[0])
-    deliveries = []
-    for recipient in ctx.store.mail_recipients():
-        items = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
-        if items and server is not None:  # a day with nothing worth sending sends nothing
-            deliveries.append(deliver_email(ctx.store, ctx.settings, server, recipient, day.isoformat(), items))
-    return deliveries
+    Nothing is sent on a day with nothing worth sending, to a recipient without email or who
+    unsubscribed, or when no SMTP server is configured (the digest is still built, for the web
+    app and the Atom feed)."""
+    items = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
+    if not items or server is None or not recipient.email or recipient.unsubscribed_at:
+        return None
+    return deliver_email(ctx.store, ctx.settings, server, recipient, day.isoformat(), items)
 
 
 def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:

@@ -37,14 +37,18 @@ class DigestItem:
     also: list[StoredInsight] = field(default_factory=list)
 
 
+def zone(name: str) -> ZoneInfo:
+    """A time zone by its IANA name, or a ConfigError that says what a name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {name!r}: use a name like 'UTC' or 'Europe/Paris'") from None
+
+
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) of a calendar day in a time zone, as aware datetimes."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {timezone!r}: use a name like 'UTC' or 'Europe/Paris'") from None
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    start = datetime.combine(day, time.min, tzinfo=zone(timezone))
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone(timezone))
 
 
 def digest_for(
@@ -55,9 +59,11 @@ def digest_for(
     stored = None if rebuild else store.digest(recipient_id, key)
     if stored is not None:
         return [DigestItem(insight, also) for insight, also in stored]
-    candidates = store.insights(published=day_bounds(day, settings.timezone), recipient_id=recipient_id)
+    recipient = store.recipient(recipient_id)
+    bounds = day_bounds(day, recipient.timezone or settings.timezone)  # the day in the reader's own zone
+    candidates = store.insights(published=bounds, recipient_id=recipient_id)
     history = store.sent_insights(recipient_id, before_day=key)
-    wanted = store.recipient(recipient_id).interests or list(settings.interests)  # a person's own, else the install's
+    wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
     items = choose(candidates, history, interests, _voted(store, recipient_id))
     store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items])

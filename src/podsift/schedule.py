@@ -1,10 +1,11 @@
 """The daily job under a lock, and the scheduler that runs it at the configured time.
 
-`daily_job` takes a lock row in the store (a lease, so a dead process frees it), runs the day
-and records it as finished. Two processes started by mistake therefore run a day once, and the
-outbox makes each recipient's email go out once. `Scheduler` wakes every half minute, works out
-which days are due (the day just ended, once the delivery time has passed, plus any days missed
-while the machine was off, up to a week) and runs each once.
+`daily_job` takes a lock row in the store (a lease, so a dead process frees it), scans, then
+builds and emails each recipient's due days and records them as done. Two processes started by
+mistake therefore run a day once, and the outbox makes each email go out once. `Scheduler` wakes
+every half minute and works out, for each recipient in their own time zone, which days are due:
+the day just ended once their delivery time has passed, plus days missed while the machine was
+off (a week at most).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import socket
 import threading
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from .deliver import SmtpServer
 from .embed import MiniLM
@@ -22,7 +22,8 @@ from .errors import ConfigError, PodsiftError
 from .extract import Extractor
 from .models import Delivery
 from .net import Fetcher
-from .pipeline import Context, run_day
+from .pipeline import Context, deliver_day, scan
+from .rank import day_bounds, zone
 from .settings import Settings
 from .store import Store
 from .transcribe import WhisperTranscriber
@@ -37,19 +38,38 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def daily_job(ctx: Context, day: date, embedder, server: SmtpServer | None) -> list[Delivery]:
-    """Run one day under the store's lock; raise PodsiftError if another process is running one."""
+def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> list[Delivery]:
+    """Under the store's lock: scan once, then each recipient's due days, each recorded when done.
+
+    `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
     if not ctx.store.acquire(LOCK, holder, _iso(at + LEASE), _iso(at)):
         raise PodsiftError(
             "another podsift process is running the daily job; it delivers this day too. Try again when it has finished"
         )
     try:
-        deliveries = run_day(ctx, day, embedder, server)
-        ctx.store.finish_day(day.isoformat())
+        earliest = min(day for days in due.values() for day in days)
+        scan(ctx, since=day_bounds(earliest, ctx.settings.timezone)[0] - timedelta(days=1))
+        deliveries = []
+        for recipient in ctx.store.recipients():
+            for day in due.get(recipient.id, []):
+                delivery = deliver_day(ctx, recipient, day, embedder, server)
+                deliveries += [delivery] if delivery else []
+                ctx.store.finish_day(recipient.id, day.isoformat())
         return deliveries
     finally:
         ctx.store.release(LOCK, holder)
+
+
+def due_days(store: Store, settings: Settings, now: datetime) -> dict[int, list[date]]:
+    """Each recipient's due days at `now`, in their own time zone and at their own delivery time."""
+    due = {}
+    for recipient in store.recipients():
+        local = now.astimezone(zone(recipient.timezone or settings.timezone))
+        days = days_due(local, recipient.delivery_time or settings.delivery_time, store.last_finished_day(recipient.id))
+        if days:
+            due[recipient.id] = days
+    return due
 
 
 def days_due(now: datetime, delivery_time: str, last_finished: str | None) -> list[date]:
@@ -83,18 +103,16 @@ class Scheduler(threading.Thread):
             self.stopping.wait(self.interval)
 
     def tick(self, server: SmtpServer | None, embedder) -> None:
-        """Run every day that is due now."""
+        """Run every recipient's due days, with one scan before them."""
         settings = self.settings
         with Store.open(settings.db_path) as store:
-            now = datetime.now(ZoneInfo(settings.timezone))
-            due = days_due(now, settings.delivery_time, store.last_finished_day())
+            due = due_days(store, settings, datetime.now(timezone.utc))
             if not due:
                 return
+            log.info("daily job: %s", {rid: [d.isoformat() for d in days] for rid, days in due.items()})
             with Fetcher(settings) as fetcher:
                 ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(embedder))
-                for day in due:
-                    log.info("daily job for %s", day)
-                    daily_job(ctx, day, embedder, server)
+                daily_job(ctx, due, embedder, server)
 
 
 def _iso(value: datetime) -> str:

@@ -151,6 +151,18 @@ class Store:
         """A recipient's own interests, which the digest lifts (instead of the install's)."""
         self.conn.execute("UPDATE recipients SET interests = ? WHERE id = ?", (json.dumps(interests), recipient_id))
 
+    def recipients(self) -> list[Recipient]:
+        """Everyone, in the order they were added."""
+        return [_recipient(r) for r in self.conn.execute("SELECT * FROM recipients ORDER BY id")]
+
+    def set_schedule(self, recipient_id: int, timezone: str | None, delivery_time: str | None) -> None:
+        """A recipient's own time zone and delivery time (None: the install's)."""
+        self.conn.execute(
+            "UPDATE recipients SET timezone = COALESCE(?, timezone), delivery_time = COALESCE(?, delivery_time) "
+            "WHERE id = ?",
+            (timezone, delivery_time, recipient_id),
+        )
+
     def mail_recipients(self) -> list[Recipient]:
         """Recipients with an email address who have not unsubscribed."""
         rows = self.conn.execute(
@@ -589,14 +601,18 @@ class Store:
     def release(self, name: str, holder: str) -> None:
         self.conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
 
-    def finish_day(self, day: str) -> None:
-        """Record that the daily job for `day` completed."""
+    def finish_day(self, recipient_id: int, day: str) -> None:
+        """Record that a recipient's job for `day` is done."""
         self.conn.execute(
-            "INSERT INTO daily_runs (day, finished_at) VALUES (?, ?) ON CONFLICT (day) DO NOTHING", (day, now())
+            "INSERT INTO recipient_days (recipient_id, day, finished_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (recipient_id, day) DO NOTHING",
+            (recipient_id, day, now()),
         )
 
-    def last_finished_day(self) -> str | None:
-        return self.conn.execute("SELECT MAX(day) FROM daily_runs").fetchone()[0]
+    def last_finished_day(self, recipient_id: int) -> str | None:
+        return self.conn.execute(
+            "SELECT MAX(day) FROM recipient_days WHERE recipient_id = ?", (recipient_id,)
+        ).fetchone()[0]
 
     # -- digests ------------------------------------------------------------------------------
 
@@ -690,6 +706,8 @@ def _insight(row: sqlite3.Row) -> StoredInsight:
 def _recipient(row: sqlite3.Row) -> Recipient:
     return Recipient(
         id=row["id"],
+        timezone=row["timezone"],
+        delivery_time=row["delivery_time"],
         email=row["email"],
         name=row["name"],
         interests=json.loads(row["interests"]),

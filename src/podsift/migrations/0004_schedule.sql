@@ -6,8 +6,11 @@ CREATE TABLE locks (
     until TEXT NOT NULL
 );
 
--- Days whose daily job finished, so the scheduler catches up missed days exactly once.
-CREATE TABLE daily_runs (
-    day TEXT PRIMARY KEY,
-    finished_at TEXT NOT NULL
+-- The days whose job is done for each recipient (digest built, email sent or queued), so the
+-- scheduler catches up missed days exactly once, at each person's own time and time zone.
+CREATE TABLE recipient_days (
+    recipient_id INTEGER NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    PRIMARY KEY (recipient_id, day)
 );
