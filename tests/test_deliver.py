@@ -126,6 +126,9 @@ def test_temporary_failure_is_retried_later_permanent_is_recorded(mail_settings,
     smtp.reply = "550 5.1.1 no such mailbox"
     failed = deliver(mail_settings, embedder, other)
     assert failed.status == "failed" and "550" in failed.error
+    shown = CliRunner().invoke(main, ["outbox"]).output
+    assert "bob@example.org" in shown and "failed" in shown and "550 5.1.1 no such mailbox" in shown
+    assert "ada@example.org" in shown and "sent" in shown
 
 
 def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_id(mail_settings, smtp, embedder):

@@ -323,6 +323,27 @@ def insights(ref, fmt, explain):
 
 
 @main.command()
+@click.option("--date", "day", help="Only this day (YYYY-MM-DD).")
+def outbox(day):
+    """The email outbox: each recipient's digest per day, sent, pending a retry, or failed and why."""
+    settings = load_settings()
+    with _store(settings) as store:
+        emails = {r.id: r.email or "" for r in store.recipients()}
+        rows = store.deliveries(day)
+    if not rows:
+        err.print("The outbox is empty: `podsift run` or `podsift serve` sends the digests.")
+        return
+    table = Table("Day", "Recipient", "Status", "Attempts", "Detail")
+    for d in rows:
+        detail = d.error or (f"sent {d.sent_at}" if d.sent_at else f"next try {d.next_attempt_at or 'now'}")
+        style = {"failed": "red", "pending": "yellow"}.get(d.status, "")
+        table.add_row(
+            d.day, Text(emails.get(d.recipient_id, "")), Text(d.status, style=style), str(d.attempts), Text(detail)
+        )
+    out.print(table)
+
+
+@main.command()
 @click.option("--days", default=30, show_default=True, help="How many of the latest digests to include.")
 def atom(days):
     """Print an Atom feed of your stored digests, one entry per day, and the address that serves it.
