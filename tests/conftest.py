@@ -22,9 +22,12 @@ from xml.sax.saxutils import escape
 import pytest
 
 from podsift.embed import MiniLM
-from podsift.models import Segment, Transcript
+from podsift.extract import Extractor
+from podsift.models import FeedItem, Segment, Transcript
 from podsift.settings import load_settings
+from podsift.store import Store
 from podsift.transcribe import WhisperTranscriber
+from podsift.users import hash_password
 
 
 @pytest.fixture(autouse=True)
@@ -206,3 +209,27 @@ def transcript(sentences, seconds=6.0) -> Transcript:
 def embedder():
     """The real MiniLM embedder, loaded once per session."""
     return MiniLM()
+
+
+def seed(
+    settings,
+    embedder,
+    email="ada@example.org",
+    password=None,
+    audio_url="https://a.example/1.mp3",
+    show_title="Cold Facts",
+):
+    """One recipient following one show whose episode of 2026-11-02 (EPISODE) is transcribed and has
+    its insights; a second call with another email makes a second follower of the same episode."""
+    with Store.open(settings.db_path) as store:
+        recipient, _ = store.add_recipient(email, "Ada", hash_password(password) if password else None)
+        show, _ = store.subscribe(recipient.id, "https://a.example/feed")
+        store.conn.execute("UPDATE shows SET title = ? WHERE id = ?", (show_title, show.id))
+        item = FeedItem(
+            guid="ep-1", title="Glaciers", audio_url=audio_url, published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+        )
+        if store.find_episode(show.id, item.guid, item.audio_url) is None:
+            episode_id = store.add_episode(show.id, item, "new")
+            store.save_transcript(episode_id, transcript(EPISODE))
+            store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+        return store.recipient(recipient.id)

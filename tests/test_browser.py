@@ -11,17 +11,12 @@ import shutil
 import subprocess
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import EPISODE, transcript
+from conftest import seed
 
-from podsift.extract import Extractor
-from podsift.models import FeedItem
-from podsift.store import Store
-from podsift.users import hash_password
 from podsift.web import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -56,18 +51,7 @@ def app_url(settings, embedder, server, tmp_path):
         ],
         check=True,
     )
-    with Store.open(settings.db_path) as store:
-        me, _ = store.add_recipient("ada@example.org", "Ada", hash_password("s3cret"))
-        show, _ = store.subscribe(me.id, "https://a.example/feed")
-        store.conn.execute("UPDATE shows SET title = 'Cold Facts' WHERE id = ?", (show.id,))
-        item = FeedItem(
-            guid="ep-1",
-            title="Glaciers",
-            audio_url=f"{server.url}/ep.mp3",
-            published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
-        )
-        episode_id = store.add_episode(show.id, item, "transcribed")
-        store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+    seed(settings, embedder, password="s3cret", audio_url=f"{server.url}/ep.mp3")
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
     web = uvicorn.Server(config)
     thread = threading.Thread(target=web.run, daemon=True)

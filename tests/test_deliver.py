@@ -14,12 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
-from conftest import EPISODE, transcript
+from conftest import EPISODE, seed
 
 from podsift.cli import main
 from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for
-from podsift.extract import Extractor
-from podsift.models import FeedItem
 from podsift.rank import digest_for
 from podsift.store import Store
 from podsift.users import check_token, secret_key, verify_password
@@ -59,24 +57,6 @@ def mail_settings(settings, smtp):
     return dataclasses.replace(
         settings, smtp_url=smtp.url, mail_from="podsift <digest@example.org>", base_url="https://podsift.example.org"
     )
-
-
-def seed(settings, embedder, email_address="ada@example.org"):
-    """One recipient following one show whose episode of DAY has its insights extracted."""
-    with Store.open(settings.db_path) as store:
-        recipient, _ = store.add_recipient(email_address, "Ada")
-        show, _ = store.subscribe(recipient.id, "https://a.example/feed")
-        store.conn.execute("UPDATE shows SET title = 'Cold Facts' WHERE id = ?", (show.id,))
-        item = FeedItem(
-            guid="ep-1",
-            title="Glaciers",
-            audio_url="https://a.example/1.mp3",
-            published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
-        )
-        if store.find_episode(show.id, item.guid, item.audio_url) is None:  # a second follower shares it
-            episode_id = store.add_episode(show.id, item, "transcribed")
-            store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
-        return recipient
 
 
 def deliver(settings, embedder, recipient):

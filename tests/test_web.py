@@ -7,35 +7,19 @@ CSRF, sessions, the digest page, votes, shows and the unsubscribe link.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import pytest
-from conftest import EPISODE, transcript
+from conftest import seed
 from starlette.testclient import TestClient
 
 from podsift.deliver import unsubscribe_url
-from podsift.extract import Extractor
-from podsift.models import FeedItem
 from podsift.store import Store
-from podsift.users import hash_password
 from podsift.web import create_app
 
 
 @pytest.fixture
 def web(settings, embedder):
-    with Store.open(settings.db_path) as store:
-        me, _ = store.add_recipient("ada@example.org", "Ada", hash_password("s3cret"))
-        show, _ = store.subscribe(me.id, "https://a.example/feed")
-        store.conn.execute("UPDATE shows SET title = '<script>alert(1)</script> Cold Facts' WHERE id = ?", (show.id,))
-        item = FeedItem(
-            guid="ep-1",
-            title="Glaciers",
-            audio_url="https://a.example/1.mp3",
-            published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
-        )
-        episode_id = store.add_episode(show.id, item, "new")
-        store.save_transcript(episode_id, transcript(EPISODE))
-        store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+    seed(settings, embedder, password="s3cret", show_title="<script>alert(1)</script> Cold Facts")
     return TestClient(create_app(settings))
 
 
