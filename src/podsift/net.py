@@ -2,9 +2,15 @@
 
 Every request names podsift and its version, has a timeout and a size cap, follows at most
 MAX_REDIRECTS redirects (reporting whether they were all permanent, so the store can follow a
-moved feed), and is refused before connecting when its host resolves to a private, loopback or
-link-local address, unless `allow_private_networks` is set. At most `per_host` requests run at
-once against one host.
+moved feed), and at most `per_host` requests run at once against one host.
+
+Feeds are written by strangers, so a URL must not reach into the user's network: unless
+`allow_private_networks` is set, the connection itself resolves the host and refuses any
+address that is not public (loopback, private, link-local such as 169.254.169.254, carrier-grade
+NAT, multicast, unspecified, IPv4-mapped forms of those) before it connects, and then connects to
+the very address it checked. So DNS rebinding, redirects and odd spellings (0177.0.0.1, 0x7f.1,
+a trailing dot) meet the same check. The resolver and the address policy can be injected, which
+is how the tests exercise the guard on loopback without sending a packet anywhere else.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from . import __version__
@@ -55,22 +62,77 @@ def system_resolver(host: str) -> list[str]:
         raise FetchError(f"cannot resolve {host} ({exc.strerror}); check the URL's spelling") from None
 
 
+class BlockedAddress(FetchError):
+    """A URL's host resolves to an address podsift does not connect to."""
+
+
+def refusal(address: str) -> str | None:
+    """Why podsift will not connect to this IP address, or None if it is a public one."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_multicast:
+        return "a multicast address"
+    if not ip.is_global:
+        return "a private or local address"
+    return None
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses that pass `refusal`, checking the address it actually dials."""
+
+    def __init__(self, resolver: Resolver, allow_private: bool, policy: Callable[[str], str | None] = refusal):
+        self.resolver, self.allow_private, self.policy = resolver, allow_private, policy
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        addresses = self.resolver(host)
+        if not self.allow_private:
+            for address in addresses:
+                why = self.policy(address)
+                if why:
+                    raise BlockedAddress(
+                        f"{host} is {why} ({address}); podsift refuses those so that a feed cannot reach into "
+                        "your network. Set allow_private_networks = true (or PODSIFT_ALLOW_PRIVATE_NETWORKS=1) "
+                        "to allow it"
+                    )
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error
+
+
 class Fetcher:
     """An HTTP client with podsift's limits. Use as a context manager; safe to share between threads."""
 
     def __init__(
-        self, settings: Settings, transport: httpx.BaseTransport | None = None, resolver: Resolver = system_resolver
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        resolver: Resolver = system_resolver,
+        policy: Callable[[str], str | None] = refusal,
     ):
         timeout = httpx.Timeout(settings.fetch.timeout, connect=min(10.0, settings.fetch.timeout))
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
+        if transport is None:
+            transport = httpx.HTTPTransport(limits=limits)
+            # httpx takes no network backend, so the guarded one goes into its connection pool.
+            transport._pool = httpcore.ConnectionPool(
+                ssl_context=transport._pool._ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                network_backend=GuardedBackend(resolver, settings.allow_private_networks, policy),
+            )
         self.client = httpx.Client(
             headers={"User-Agent": USER_AGENT},
             timeout=timeout,
             follow_redirects=False,
             transport=transport,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            limits=limits,
         )
         self.settings = settings
-        self.resolver = resolver
         self._hosts: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
 
@@ -147,9 +209,15 @@ class Fetcher:
             slot.acquire()
             try:
                 response = self.client.send(self.client.build_request("GET", current, headers=headers), stream=True)
+            except httpx.InvalidURL as exc:
+                slot.release()
+                raise FetchError(f"{current!r} is not a valid URL ({exc}); check it in a browser") from None
             except httpx.HTTPError as exc:
                 slot.release()
                 raise FetchError(_explain(current, exc)) from None
+            except BaseException:
+                slot.release()
+                raise
             if response.status_code not in (301, 302, 303, 307, 308):
                 if response.status_code >= 400:
                     response.close()
@@ -186,20 +254,11 @@ class Fetcher:
             raise FetchError(_explain(url, exc)) from None
 
     def _check(self, url: str) -> str:
+        """The URL's host, once the URL is known to be http(s); addresses are checked on connecting."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"{url!r} is not an http or https URL; podsift fetches only those")
-        host = parts.hostname
-        if not self.settings.allow_private_networks:
-            for address in self.resolver(host):
-                ip = ipaddress.ip_address(address.split("%", 1)[0])
-                if not ip.is_global or ip.is_multicast:
-                    raise FetchError(
-                        f"{host} is a private or local address ({ip}); podsift refuses those so that "
-                        "a feed cannot reach into your network. Set allow_private_networks = true "
-                        "(or PODSIFT_ALLOW_PRIVATE_NETWORKS=1) to allow it"
-                    )
-        return host
+        return parts.hostname
 
     def _host_slot(self, host: str) -> threading.Semaphore:
         with self._lock:
