@@ -57,8 +57,11 @@ class Server:
         self.requests: list[tuple[str, str]] = []  # (path, If-None-Match or "")
         self.agents: list[str] = []  # User-Agent of each request
         self.delay: dict[str, float] = {}  # path -> seconds to wait before answering
+        self.raw: dict[str, tuple[bytes, dict[str, str]]] = {}  # path -> exact body and headers to send
+        self.drip: dict[str, float] = {}  # path -> seconds between single bytes of an endless body
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.handle_error = lambda request, address: None  # clients that hang up on purpose (caps, deadlines)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
@@ -81,6 +84,11 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(state.delay.get(path, 0))
         if path in state.status:
             return self._reply(state.status[path], b"", state.headers.get(path, {}))
+        if path in state.raw:
+            body, headers = state.raw[path]
+            return self._reply(200, body, headers)
+        if path in state.drip:
+            return self._drip(state.drip[path])
         file = state.root / path.lstrip("/")
         if not file.is_file():
             return self._reply(404, b"not found", {})
@@ -104,6 +112,18 @@ class _Handler(BaseHTTPRequestHandler):
             extra["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
             return self._reply(206, body[first : last + 1], extra)
         self._reply(200, body, extra)
+
+    def _drip(self, interval: float):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.end_headers()
+        try:
+            for _ in range(int(60 / interval)):  # bounded: a minute at most
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(interval)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _reply(self, status, body, headers):
         self.send_response(status)

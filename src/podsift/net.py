@@ -19,6 +19,7 @@ import ipaddress
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ from .settings import Settings
 
 USER_AGENT = f"podsift/{__version__} (self-hosted podcast digest; +https://pypi.org/project/podsift/)"
 MAX_REDIRECTS = 5
-CHUNK = 1 << 16
 Resolver = Callable[[str], list[str]]
 
 
@@ -149,10 +149,11 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        deadline = time.monotonic() + self.settings.fetch.deadline
         with self._open(url, headers) as (response, final_url, moved_to):
             if response.status_code == 304:
                 return Response(final_url, 304, moved_to=moved_to)
-            body = b"".join(self._read(response, final_url, max_bytes))
+            body = b"".join(self._read(response, final_url, max_bytes, deadline))
             return Response(
                 final_url,
                 response.status_code,
@@ -169,6 +170,7 @@ class Fetcher:
         """Stream `url` to `dest` through a `.part` file, so that a crash leaves no half file behind."""
         part = dest.with_name(dest.name + ".part")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.settings.fetch.audio_deadline
         with self._open(url, {}) as (response, final_url, _):
             kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if kind in ("text/html", "application/xhtml+xml"):
@@ -180,7 +182,7 @@ class Fetcher:
             done = 0
             try:
                 with open(part, "wb") as out:
-                    for chunk in self._read(response, final_url, max_bytes):
+                    for chunk in self._read(response, final_url, max_bytes, deadline):
                         out.write(chunk)
                         done += len(chunk)
                         if progress:
@@ -233,7 +235,8 @@ class Fetcher:
             current = urljoin(current, location)
         raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times; check the URL in a browser")
 
-    def _read(self, response: httpx.Response, url: str, max_bytes: int):
+    def _read(self, response: httpx.Response, url: str, max_bytes: int, deadline: float):
+        """The body in chunks, decompressed, stopped at the size cap or the deadline."""
         declared = int(response.headers.get("content-length") or 0)
         if declared > max_bytes:
             raise FetchError(
@@ -242,8 +245,13 @@ class Fetcher:
             )
         size = 0
         try:
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as it arrives: a fixed chunk size would wait to fill it
                 size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise FetchError(
+                        f"{url} is taking too long to send ({size} bytes so far); podsift gave up and retries "
+                        "on the next scan"
+                    )
                 if size > max_bytes:
                     raise FetchError(
                         f"{url} is larger than the {max_bytes // 1_000_000} MB cap; "

@@ -43,6 +43,8 @@ class FetchSettings:
     """HTTP limits: every request has a timeout and a size cap."""
 
     timeout: float = 30.0  # seconds to connect, and between bytes read
+    deadline: float = 120.0  # seconds a feed or transcript may take in all, however it trickles in
+    audio_deadline: float = 3600.0  # seconds an audio download may take in all
     max_feed_mb: int = 50
     max_transcript_mb: int = 20
     max_audio_mb: int = 1024
