@@ -291,3 +291,55 @@ def test_full_audio_cache_defers_downloads_to_a_later_scan(settings, server, cli
     for f in settings.audio_dir.iterdir():
         f.unlink()
     assert run_scan(settings, whisper).transcribed == 1
+
+
+def _show(settings):
+    with Store.open(settings.db_path) as store:
+        return store.shows()[0]
+
+
+def test_retry_after_is_honoured(settings, server, whisper):
+    server.status["/busy.xml"] = 503
+    server.headers["/busy.xml"] = {"Retry-After": "120"}
+    subscribe(settings, f"{server.url}/busy.xml")
+    run_scan(settings, whisper)
+    show = _show(settings)
+    wait = (datetime.fromisoformat(show.next_check_at) - datetime.now(timezone.utc)).total_seconds()
+    assert 100 < wait <= 120 and "503" in show.error
+    run_scan(settings, whisper)
+    assert server.hits("/busy.xml") == 1, "asked to wait, podsift did not knock again"
+
+
+def test_repeated_failures_back_off_then_pause_and_success_resets(settings, server, clips, whisper):
+    from podsift.scan import PAUSE_AFTER
+
+    server.status["/flaky.xml"] = 500
+    subscribe(settings, f"{server.url}/flaky.xml")
+    run_scan(settings, whisper)
+    assert _show(settings).next_check_at is None  # one failure: simply try again next scan
+    run_scan(settings, whisper)
+    wait = (datetime.fromisoformat(_show(settings).next_check_at) - datetime.now(timezone.utc)).total_seconds()
+    assert 3500 < wait <= 3600  # the second in a row waits an hour
+    with Store.open(settings.db_path) as store:
+        store.conn.execute("UPDATE shows SET error_count = ?, next_check_at = NULL", (PAUSE_AFTER - 1,))
+    run_scan(settings, whisper)
+    show = _show(settings)
+    assert show.paused and "paused" in show.error
+    hits = server.hits("/flaky.xml")
+    run_scan(settings, whisper)
+    assert server.hits("/flaky.xml") == hits  # paused feeds are not polled
+
+    del server.status["/flaky.xml"]
+    shutil.copy(clips[0], server.root / "a.mp3")
+    (server.root / "flaky.xml").write_text(rss("Back", [{"guid": "g", "title": "t", "audio": f"{server.url}/a.mp3"}]))
+    subscribe(settings, f"{server.url}/flaky.xml")  # subscribing again resumes it
+    assert run_scan(settings, whisper).transcribed == 1
+    show = _show(settings)
+    assert not show.paused and show.error is None and show.error_count == 0
+
+
+def test_a_gone_feed_is_paused_at_once(settings, server, whisper):
+    server.status["/gone.xml"] = 410
+    subscribe(settings, f"{server.url}/gone.xml")
+    report = run_scan(settings, whisper)
+    assert "moved or ended" in report.feeds[0].message and _show(settings).paused

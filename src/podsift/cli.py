@@ -147,6 +147,8 @@ def feeds():
         status.append(
             show.error or ("ok" if show.last_checked_at else "not checked yet"), style="red" if show.error else ""
         )
+        if show.next_check_at and not show.paused:
+            status.append(f" (next try {show.next_check_at.replace('T', ' ')[:16]})")
         table.add_row(
             Text(show.title or "(unknown until scanned)"),
             str(show.episode_count),

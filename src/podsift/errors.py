@@ -28,8 +28,8 @@ class FetchError(PodsiftError):
 class HTTPStatusError(FetchError):
     """The server answered with an HTTP error status."""
 
-    def __init__(self, url: str, status: int, advice: str = ""):
-        self.url, self.status = url, status
+    def __init__(self, url: str, status: int, advice: str = "", retry_after: float | None = None):
+        self.url, self.status, self.retry_after = url, status, retry_after
         super().__init__(f"{url} returned HTTP {status}: {advice or _status_advice(status)}")
 
 

@@ -110,6 +110,7 @@ class Show:
     last_status: int | None = None
     error: str | None = None
     error_count: int = 0
+    next_check_at: str | None = None  # backing off after failures, or asked to wait (Retry-After)
     paused: bool = False
     episode_count: int = 0
 

@@ -15,6 +15,7 @@ is how the tests exercise the guard on loopback without sending a packet anywher
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import os
 import socket
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -224,7 +226,8 @@ class Fetcher:
                 if response.status_code >= 400:
                     response.close()
                     slot.release()
-                    raise HTTPStatusError(current, response.status_code)
+                    wait = retry_after(response.headers.get("retry-after", ""))
+                    raise HTTPStatusError(current, response.status_code, retry_after=wait)
                 return response, current, (current if permanent and current != url else None), slot
             response.close()
             slot.release()
@@ -289,6 +292,20 @@ class _Opened:
     def __exit__(self, *exc):
         self.response.close()
         self.slot.release()
+
+
+def retry_after(value: str) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds, or an HTTP date); None when absent or unreadable."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _explain(url: str, exc: httpx.HTTPError) -> str:

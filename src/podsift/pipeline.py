@@ -22,7 +22,7 @@ from .models import Delivery, Episode, Recipient
 from .net import Fetcher
 from .progress import Reporter
 from .rank import digest_for
-from .scan import FeedResult, apply_feed, fetch_feed, record_failure
+from .scan import FeedResult, apply_feed, due, fetch_feed, record_failure
 from .settings import Settings
 from .store import Store
 from .transcribe import Transcriber
@@ -103,7 +103,8 @@ def deliver_day(
 
 def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
     """Fetch every followed, unpaused feed in parallel; store each result as it arrives."""
-    shows = [s for s in ctx.store.shows() if not s.paused]
+    at = datetime.now(timezone.utc)
+    shows = [s for s in ctx.store.shows() if due(s, at)]
     ctx.reporter.start("Feeds", len(shows))
     results = []
     with ThreadPoolExecutor(ctx.settings.scan.feed_workers, thread_name_prefix="feed") as pool:
@@ -113,7 +114,9 @@ def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
             try:
                 result = apply_feed(ctx.store, show, future.result(), ctx.settings, since)
             except PodsiftError as exc:
-                result = record_failure(ctx.store, show, str(exc), getattr(exc, "status", 0))
+                result = record_failure(
+                    ctx.store, show, str(exc), getattr(exc, "status", 0), getattr(exc, "retry_after", None)
+                )
             if result.message:
                 ctx.reporter.note(f"{show.title}: {result.message}" if show.title else result.message)
             results.append(result)

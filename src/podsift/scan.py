@@ -16,6 +16,9 @@ from .parsers.feed import parse_feed
 from .settings import Settings
 from .store import Store
 
+PAUSE_AFTER = 10  # consecutive failures before a feed is paused
+BACKOFF_START, BACKOFF_CAP = 3600.0, 86400.0  # seconds
+
 
 @dataclass
 class FeedResult:
@@ -66,10 +69,29 @@ def apply_feed(
     return FeedResult(show, "updated", new, result.warning)
 
 
-def record_failure(store: Store, show: Show, message: str, status: int = 0) -> FeedResult:
-    """Remember why a feed failed, for `podsift feeds`; the next scan tries it again."""
-    store.record_fetch(show.id, status, error=message)
+def record_failure(
+    store: Store, show: Show, message: str, status: int = 0, retry_after: float | None = None
+) -> FeedResult:
+    """Remember why a feed failed, and when to try again: the next scan after a first failure, then
+    backing off (1 h, 2 h, 4 h ... a day at most), or when the server said (Retry-After). A feed
+    that is gone (410) or has failed PAUSE_AFTER times in a row is paused until subscribed again."""
+    failures = show.error_count + 1
+    pause = status == 410 or failures >= PAUSE_AFTER
+    wait = (
+        retry_after
+        if retry_after is not None
+        else (0.0 if failures == 1 else min(BACKOFF_START * 2 ** (failures - 2), BACKOFF_CAP))
+    )
+    next_check = (datetime.now(timezone.utc) + timedelta(seconds=wait)).isoformat(timespec="seconds") if wait else None
+    if pause:
+        message += "; paused: run `podsift subscribe` with this URL again to resume it"
+    store.record_feed_error(show.id, status, message, next_check, pause)
     return FeedResult(show, "failed", message=message)
+
+
+def due(show: Show, at: datetime) -> bool:
+    """Whether a feed should be polled now: not paused, and not backing off."""
+    return not show.paused and (show.next_check_at is None or datetime.fromisoformat(show.next_check_at) <= at)
 
 
 def store_items(

@@ -237,6 +237,11 @@ class Store:
                 (feed_url, title, now()),
             )
             show_id = self.conn.execute("SELECT id FROM shows WHERE feed_url = ?", (feed_url,)).fetchone()[0]
+            # Subscribing again is how a user says "try this paused feed again".
+            self.conn.execute(
+                "UPDATE shows SET paused = 0, error_count = 0, next_check_at = NULL WHERE id = ? AND paused = 1",
+                (show_id,),
+            )
             added = self.conn.execute(
                 "INSERT INTO subscriptions (recipient_id, show_id, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (recipient_id, show_id) DO NOTHING",
@@ -279,27 +284,23 @@ class Store:
         return [_show(r) for r in self.conn.execute(f"{self._SHOW_SQL} {where} ORDER BY s.title, s.id", args)]
 
     def record_fetch(
-        self,
-        show_id: int,
-        status: int,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        error: str | None = None,
+        self, show_id: int, status: int, etag: str | None = None, last_modified: str | None = None
     ) -> None:
-        """Remember a fetch: validators for the next conditional GET, or the error and its count."""
-        if error:
-            self.conn.execute(
-                "UPDATE shows SET last_checked_at = ?, last_status = ?, error = ?, "
-                "error_count = error_count + 1 WHERE id = ?",
-                (now(), status, error, show_id),
-            )
-        else:
-            self.conn.execute(
-                "UPDATE shows SET last_checked_at = ?, last_status = ?, error = NULL, "
-                "error_count = 0, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
-                "WHERE id = ?",
-                (now(), status, etag, last_modified, show_id),
-            )
+        """Remember a good fetch: validators for the next conditional GET; errors and backoff are cleared."""
+        self.conn.execute(
+            "UPDATE shows SET last_checked_at = ?, last_status = ?, error = NULL, error_count = 0, "
+            "next_check_at = NULL, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) "
+            "WHERE id = ?",
+            (now(), status, etag, last_modified, show_id),
+        )
+
+    def record_feed_error(self, show_id: int, status: int, error: str, next_check_at: str | None, pause: bool) -> None:
+        """Remember a failed fetch: the message, one more in the count, when to try next, or a pause."""
+        self.conn.execute(
+            "UPDATE shows SET last_checked_at = ?, last_status = ?, error = ?, error_count = error_count + 1, "
+            "next_check_at = ?, paused = CASE WHEN ? THEN 1 ELSE paused END WHERE id = ?",
+            (now(), status, error, next_check_at, pause, show_id),
+        )
 
     def update_show_details(
         self, show_id: int, title: str, link: str, description: str, author: str, image: str, language: str
@@ -742,6 +743,7 @@ def _show(row: sqlite3.Row) -> Show:
         last_modified=row["last_modified"],
         last_checked_at=row["last_checked_at"],
         last_status=row["last_status"],
+        next_check_at=row["next_check_at"],
         error=row["error"],
         error_count=row["error_count"],
         paused=bool(row["paused"]),
