@@ -8,6 +8,7 @@ to worker threads and write the results back from the thread that owns the store
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from dataclasses import asdict
@@ -683,92 +684,33 @@ def _blob(vector) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
 
 
+def _build(cls, row: sqlite3.Row, **converted):
+    """A model from a row: columns named like the model's fields, plus the `converted` ones."""
+    columns = set(row.keys())
+    values = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in columns}
+    return cls(**{**values, **converted})
+
+
 def _insight(row: sqlite3.Row) -> StoredInsight:
     vector = np.frombuffer(row["embedding"], dtype=np.float32) if row["embedding"] else None
-    return StoredInsight(
-        id=row["id"],
-        episode_id=row["episode_id"],
-        rank=row["rank"],
-        text=row["text"],
-        quote=row["quote"],
-        start=row["start_s"],
-        end=row["end_s"],
-        score=row["score"],
-        reasons=json.loads(row["reasons"]),
-        vector=vector,
-        guid=row["guid"],
-        episode_title=row["episode_title"],
-        audio_url=row["audio_url"],
-        show_id=row["show_id"],
-        show_title=row["show_title"],
+    return _build(
+        StoredInsight, row, start=row["start_s"], end=row["end_s"], reasons=json.loads(row["reasons"]), vector=vector
     )
 
 
 def _recipient(row: sqlite3.Row) -> Recipient:
-    return Recipient(
-        id=row["id"],
-        timezone=row["timezone"],
-        delivery_time=row["delivery_time"],
-        email=row["email"],
-        name=row["name"],
-        interests=json.loads(row["interests"]),
-        unsubscribed_at=row["unsubscribed_at"],
-        password_hash=row["password_hash"],
-    )
+    return _build(Recipient, row, interests=json.loads(row["interests"]))
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        recipient_id=row["recipient_id"],
-        day=row["day"],
-        channel=row["channel"],
-        message_id=row["message_id"],
-        status=row["status"],
-        attempts=row["attempts"],
-        error=row["error"],
-        next_attempt_at=row["next_attempt_at"],
-        sent_at=row["sent_at"],
-    )
+    return _build(Delivery, row)
 
 
 def _show(row: sqlite3.Row) -> Show:
-    return Show(
-        id=row["id"],
-        feed_url=row["feed_url"],
-        title=row["title"],
-        link=row["link"],
-        description=row["description"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        last_checked_at=row["last_checked_at"],
-        last_status=row["last_status"],
-        next_check_at=row["next_check_at"],
-        error=row["error"],
-        error_count=row["error_count"],
-        paused=bool(row["paused"]),
-        episode_count=row["episode_count"],
-    )
+    return _build(Show, row, paused=bool(row["paused"]))
 
 
 def _episode(row: sqlite3.Row) -> Episode:
     published = datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
-    return Episode(
-        id=row["id"],
-        show_id=row["show_id"],
-        guid=row["guid"],
-        title=row["title"],
-        audio_url=row["audio_url"],
-        state=row["state"],
-        published_at=published,
-        duration=row["duration"],
-        description=row["description"],
-        link=row["link"],
-        audio_type=row["audio_type"],
-        audio_bytes=row["audio_bytes"],
-        transcript_links=[TranscriptLink(**d) for d in json.loads(row["transcript_links"])],
-        error=row["error"],
-        attempts=row["attempts"],
-        audio_path=row["audio_path"],
-        show_title=row["show_title"],
-    )
+    links = [TranscriptLink(**d) for d in json.loads(row["transcript_links"])]
+    return _build(Episode, row, published_at=published, transcript_links=links)
