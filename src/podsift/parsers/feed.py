@@ -198,13 +198,15 @@ def _file_stem(url: str) -> str:
 def _enclosure(el, base: str) -> tuple[str, str, int]:
     found = [(c.get("url", ""), c.get("type", ""), c.get("length", "")) for c in _children(el, "enclosure")]
     found += [(c.get("url", ""), c.get("type", ""), c.get("fileSize", "")) for c in _media_contents(el)]
-    found = [(u.strip(), t.strip().lower(), s) for u, t, s in found if u.strip()]
+    # Only http(s): the audio URL ends up in links and players, where javascript: or data: must not.
+    found = [(_url(base, u), t.strip().lower(), s) for u, t, s in found if u.strip()]
+    found = [f for f in found if f[0].lower().startswith(("http://", "https://"))]
     if not found:
         return "", "", -1
     # Prefer audio over a video or an image some feeds list first.
     found.sort(key=lambda f: (not f[1].startswith("audio/"), not f[1].startswith(AUDIO_PREFIXES)))
     url, kind, size = found[0]
-    return _url(base, url), kind, _int(size, -1)
+    return url, kind, _int(size, -1)
 
 
 def _media_contents(el):
