@@ -1,0 +1,93 @@
+"""Every earlier schema, with data in it, migrates to the current one and keeps its data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from podsift.store import Store, _statements, migrations
+
+VERSIONS = [version for version, _ in migrations()]
+
+
+def at_version(path, version: int) -> sqlite3.Connection:
+    """A database built by the migrations up to `version`, as an install of that time left it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, sql in migrations():
+        if number > version:
+            break
+        for statement in _statements(sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    return conn
+
+
+def fill(conn: sqlite3.Connection, version: int) -> None:
+    """Data of every kind the schema of `version` can hold."""
+    t = "2026-11-02T09:00:00+00:00"
+    conn.execute("INSERT INTO recipients (id, email, name, created_at) VALUES (1, 'ada@example.org', 'Ada', ?)", (t,))
+    conn.execute(
+        "INSERT INTO shows (id, feed_url, title, etag, created_at) VALUES (1, 'https://a/feed', 'A', 'e1', ?)", (t,)
+    )
+    conn.execute("INSERT INTO subscriptions VALUES (1, 1, ?)", (t,))
+    conn.execute(
+        "INSERT INTO episodes (id, show_id, guid, title, audio_url, published_at, state, created_at, updated_at)"
+        " VALUES (1, 1, 'g1', 'Glaciers', 'https://a/1.mp3', ?, 'extracted', ?, ?)",
+        (t, t, t),
+    )
+    segments = [[0.0, 4.0, "", "Glaciers flow downhill."], [4.0, 8.0, "", "Ice deforms under its weight."]]
+    conn.execute(
+        "INSERT INTO transcripts (episode_id, source, segments, created_at) VALUES (1, 'whisper', ?, ?)",
+        (json.dumps(segments), t),
+    )
+    conn.execute(
+        "INSERT INTO insights (id, episode_id, rank, text, quote, start_s, end_s, score, created_at) "
+        "VALUES (1, 1, 1, 'Glaciers flow downhill.', 'Glaciers flow downhill.', 0, 4, 0.9, ?)",
+        (t,),
+    )
+    conn.execute("INSERT INTO digests (id, recipient_id, day, created_at) VALUES (1, 1, '2026-11-02', ?)", (t,))
+    conn.execute("INSERT INTO digest_items (digest_id, rank, insight_id) VALUES (1, 1, 1)")
+    if version == 1:  # the first outbox was keyed by digest
+        conn.execute(
+            "INSERT INTO deliveries (digest_id, channel, message_id, status, sent_at, created_at) "
+            "VALUES (1, 'email', '<m1@example.org>', 'sent', ?, ?)",
+            (t, t),
+        )
+    else:
+        conn.execute(
+            "INSERT INTO deliveries (recipient_id, day, channel, message_id, status, sent_at, created_at) "
+            "VALUES (1, '2026-11-02', 'email', '<m1@example.org>', 'sent', ?, ?)",
+            (t, t),
+        )
+    if version >= 3:
+        conn.execute("INSERT INTO feedback VALUES (1, 1, 1, ?)", (t,))
+
+
+@pytest.mark.parametrize("version", VERSIONS[:-1])
+def test_every_earlier_schema_with_data_migrates(tmp_path, version):
+    path = tmp_path / "podsift.db"
+    conn = at_version(path, version)
+    fill(conn, version)
+    conn.close()
+
+    with Store.open(path) as store:
+        assert store.schema_version() == VERSIONS[-1]
+        assert [s.feed_url for s in store.shows(1)] == ["https://a/feed"] and store.shows(1)[0].etag == "e1"
+        assert store.transcript(1).text == "Glaciers flow downhill. Ice deforms under its weight."
+        assert [i.text for i in store.insights(episode_ids=[1])] == ["Glaciers flow downhill."]
+        assert [i.id for i, _ in store.digest(1, "2026-11-02")] == [1]
+        (delivery,) = store.deliveries()
+        assert (delivery.recipient_id, delivery.day, delivery.status, delivery.message_id) == (
+            1,
+            "2026-11-02",
+            "sent",
+            "<m1@example.org>",
+        )
+        assert store.recipient(1).unsubscribed_at is None
+        assert [hit["kind"] for hit in store.search("weight", 1)] == ["sentence"]  # older transcripts are indexed
+        assert store.votes(1) == ({1: 1} if version >= 3 else {})
+        # ...and the migrated store takes new work.
+        assert store.acquire("daily", "me", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
