@@ -91,3 +91,25 @@ def test_every_earlier_schema_with_data_migrates(tmp_path, version):
         assert store.votes(1) == ({1: 1} if version >= 3 else {})
         # ...and the migrated store takes new work.
         assert store.acquire("daily", "me", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
+
+
+def test_a_full_disk_rolls_the_change_back_and_says_what_to_do(settings):
+    from podsift.models import Segment, Transcript
+    from podsift.store import explain
+
+    with Store.open(settings.db_path) as store:
+        store.subscribe(store.local_recipient(), "https://a/feed")
+        store.conn.execute(
+            "INSERT INTO episodes (show_id, guid, title, audio_url, state, created_at, updated_at) "
+            "VALUES (1, 'g', 't', 'https://a/1.mp3', 'downloaded', 'x', 'x')"
+        )
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full for this store
+        huge = Transcript([Segment(i, i + 1, "word " * 200) for i in range(500)])
+        with pytest.raises(sqlite3.OperationalError) as failure:
+            store.save_transcript(1, huge)
+        message = str(explain(failure.value, settings.db_path))
+        assert "is full; free some space" in message and "rolled back" in message
+        assert store.conn.execute("SELECT state FROM episodes").fetchone()[0] == "downloaded"
+        assert store.conn.execute("SELECT COUNT(*) FROM transcripts").fetchone()[0] == 0
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -3,6 +3,7 @@ stage called, result printed. Data goes to stdout, progress and messages to stde
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,8 +39,8 @@ from .render import (
     transcript_vtt,
 )
 from .schedule import Scheduler, daily_job, days_due
-from .settings import Settings, load_settings
-from .store import Store
+from .settings import Settings, default_home, load_settings
+from .store import Store, explain
 from .transcribe import WhisperTranscriber
 from .users import hash_password, secret_key, token
 
@@ -53,9 +54,15 @@ class PodsiftGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except sqlite3.Error as exc:  # a full disk or a read-only home, met in the middle of some stage
+            self.fail_with(explain(exc, default_home() / "podsift.db"))
         except PodsiftError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True)
-            sys.exit(1)
+            self.fail_with(exc)
+
+    @staticmethod
+    def fail_with(exc: PodsiftError):
+        err.print("[red]error:[/red] " + escape(str(exc)), markup=True)
+        sys.exit(1)
 
 
 @click.group(cls=PodsiftGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -34,6 +34,20 @@ from .models import (
 EPISODE_STATES = ("skipped", "new", "downloaded", "transcribed", "extracted", "failed")
 
 
+def explain(exc: sqlite3.Error, path: Path) -> PodsiftError:
+    """A store failure as a message that says what to do; the transaction in flight was rolled back."""
+    text = str(exc).lower()
+    if "full" in text:
+        why = f"the disk holding {path} is full; free some space and run again"
+    elif "readonly" in text or "read-only" in text:
+        why = f"{path} is read-only; make PODSIFT_HOME writable and run again"
+    elif "locked" in text or "busy" in text:
+        why = f"{path} is busy with another podsift process; try again in a moment"
+    else:
+        why = f"the store at {path} failed ({exc}); run again, and report it if it persists"
+    return PodsiftError(f"{why}. Nothing already stored is lost: the unfinished change was rolled back.")
+
+
 def now() -> str:
     """The current UTC time as the store writes it."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -668,7 +682,10 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, exc, tb):
-        self.conn.execute("ROLLBACK" if kind else "COMMIT")
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
+            self.conn.execute("ROLLBACK")
 
 
 def _statements(sql: str) -> list[str]:
