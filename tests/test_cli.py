@@ -131,3 +131,10 @@ def test_feed_text_is_not_taken_as_terminal_markup(server, monkeypatch):
     run("subscribe", f"{server.url}/feed.xml")
     run("scan")
     assert "[bold red]Loud[/bold red] show" in run("feeds").output
+
+
+def test_a_misspelt_time_zone_names_the_fix(home):
+    home.mkdir(parents=True)
+    (home / "podsift.toml").write_text('timezone = "Europe/Pariss"\n')
+    result = run("digest", ok=False)
+    assert result.exit_code == 1 and "unknown time zone 'Europe/Pariss'" in result.output

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -24,7 +23,7 @@ from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .rank import digest_for, stored_digests, zone
+from .rank import digest_for, stored_digests, yesterday, zone
 from .render import (
     clock,
     digest_html,
@@ -297,7 +296,7 @@ def digest(day, fmt, rebuild):
     an earlier digest sent, names every show an idea was heard on that day, and takes at most two
     items from one show. A quiet day gives a shorter digest rather than filler."""
     settings = load_settings()
-    when = day.date() if day else datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    when = day.date() if day else yesterday(settings.timezone)
     with _store(settings) as store:
         items = digest_for(store, settings, store.local_recipient(), when, MiniLM(), rebuild)
     sys.stdout.write(render_digest(when.isoformat(), items, fmt))
@@ -453,7 +452,7 @@ def run_command(day, quiet):
     if not settings.mail_from:
         raise ConfigError("set PODSIFT_MAIL_FROM (or mail_from in podsift.toml) to the address digests come from")
     server = SmtpServer.from_settings(settings)
-    when = day.date() if day else datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)
+    when = day.date() if day else yesterday(settings.timezone)
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
         ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)

@@ -19,13 +19,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
 from .cli import _store, print_report, run_scan
 from .embed import MiniLM
-from .rank import digest_for
+from .rank import digest_for, zone
 from .render import digest_text, transcript_text
 from .settings import load_settings
 
@@ -99,8 +98,8 @@ def run_demo(home: Path | None, out: Console, err: Console) -> None:
                 source = "publisher's transcript" if transcript.source == "publisher" else "transcribed here"
                 out.rule(f"{episode.title} ({source})")
                 out.print(transcript_text(transcript), markup=False)
-            zone = ZoneInfo(settings.timezone)
-            for day in sorted({e.published_at.astimezone(zone).date() for e in episodes if e.published_at}):
+            local = zone(settings.timezone)
+            for day in sorted({e.published_at.astimezone(local).date() for e in episodes if e.published_at}):
                 items = digest_for(store, settings, store.local_recipient(), day, MiniLM())
                 out.rule(f"The digest for {day}")
                 out.print(digest_text(day.isoformat(), items), markup=False)

@@ -45,6 +45,11 @@ def zone(name: str) -> ZoneInfo:
         raise ConfigError(f"unknown time zone {name!r}: use a name like 'UTC' or 'Europe/Paris'") from None
 
 
+def yesterday(timezone: str) -> date:
+    """The day just ended in a time zone: the default day of a digest."""
+    return datetime.now(zone(timezone)).date() - timedelta(days=1)
+
+
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) of a calendar day in a time zone, as aware datetimes."""
     start = datetime.combine(day, time.min, tzinfo=zone(timezone))

@@ -14,9 +14,8 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from importlib import resources
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
@@ -30,7 +29,7 @@ from starlette.routing import Route
 from .embed import MiniLM
 from .errors import NotFound, ParseError
 from .parsers.opml import parse_opml, to_opml
-from .rank import DigestItem, digest_for
+from .rank import digest_for, stored_digests, yesterday
 from .render import clock, digests_atom
 from .settings import Settings
 from .store import Store
@@ -144,9 +143,7 @@ def create_app(settings: Settings) -> Starlette:
     async def home(request: Request):
         with app.store() as store:
             days = store.digest_days(request.session["uid"], 1)
-        latest = (
-            days[0][0] if days else (datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)).isoformat()
-        )
+        latest = days[0][0] if days else yesterday(settings.timezone).isoformat()
         return RedirectResponse(f"/digest/{latest}", status_code=303)
 
     async def digest(request: Request):
@@ -263,10 +260,7 @@ def create_app(settings: Settings) -> Starlette:
         if not check_token(secret_key(settings.home), "feed", recipient_id, given):
             return PlainTextResponse("This feed address is not valid.", 404)
         with app.store() as store:
-            digests = [
-                (day, built, [DigestItem(i, also) for i, also in store.digest(recipient_id, day) or []])
-                for day, built in store.digest_days(recipient_id)
-            ]
+            digests = stored_digests(store, recipient_id)
         return Response(
             digests_atom(settings.base_url, digests, str(request.url)), media_type="application/atom+xml; charset=utf-8"
         )
