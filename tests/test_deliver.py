@@ -288,6 +288,8 @@ def test_user_add_takes_a_person_s_own_zone_and_time(settings):
     runner = CliRunner()
     bad = runner.invoke(main, ["user", "add", "x@example.org", "--timezone", "Mars/Olympus"])
     assert bad.exit_code == 1 and "unknown time zone 'Mars/Olympus'" in bad.output
+    with Store.open(settings.db_path) as store:
+        assert store.recipients() == []  # refused before anything was written
     late = runner.invoke(main, ["user", "add", "x@example.org", "--time", "25:99"])
     assert late.exit_code == 1 and "HH:MM" in late.output
     ok = runner.invoke(

@@ -37,7 +37,7 @@ from .render import (
     transcript_text,
     transcript_vtt,
 )
-from .schedule import Scheduler, daily_job, days_due
+from .schedule import Scheduler, clock_time, daily_job
 from .settings import Settings, default_home, load_settings
 from .store import Store, explain
 from .transcribe import WhisperTranscriber
@@ -414,6 +414,10 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
     already followed stay followed."""
     if "@" not in email:
         raise PodsiftError(f"{email!r} is not an email address")
+    if zone_name:
+        zone(zone_name)  # refuse a misspelt zone or time before anything is written
+    if delivery_time:
+        clock_time(delivery_time)
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -428,8 +432,6 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
         if interests:
             store.set_interests(recipient.id, list(interests))
         if zone_name or delivery_time:
-            zone(zone_name or settings.timezone)  # refuse a misspelt zone now, not at delivery time
-            days_due(datetime.now(timezone.utc), delivery_time or settings.delivery_time, None)
             store.set_schedule(recipient.id, zone_name, delivery_time)
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
 

@@ -141,7 +141,7 @@ def deliver_email(
     delivery = store.queue_delivery(recipient.id, day, "email", digest_id, message_id_for(settings, recipient.id, day))
     at = datetime.now(timezone.utc)
     if not store.claim_delivery(delivery.id, _iso(at), _iso(at + LEASE)):
-        return store.queue_delivery(recipient.id, day, "email", digest_id, delivery.message_id)
+        return delivery  # sent, failed, not due yet, or being sent by another process
     try:
         send(server, compose(settings, recipient, day, items, delivery.message_id))
     except PermanentFailure as exc:
@@ -154,7 +154,7 @@ def deliver_email(
             store.delivery_retry(delivery.id, str(exc), _iso(at + BACKOFF[attempts - 1]))
     else:
         store.delivery_sent(delivery.id)
-    return store.queue_delivery(recipient.id, day, "email", digest_id, delivery.message_id)
+    return store.delivery(delivery.id)
 
 
 def _iso(value: datetime) -> str:

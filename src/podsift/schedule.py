@@ -72,12 +72,17 @@ def due_days(store: Store, settings: Settings, now: datetime) -> dict[int, list[
     return due
 
 
+def clock_time(text: str) -> time:
+    """A delivery time as written ("07:00"), or a ConfigError that says how to write one."""
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f'delivery_time {text!r} is not a time: use HH:MM, e.g. "07:00"') from None
+
+
 def days_due(now: datetime, delivery_time: str, last_finished: str | None) -> list[date]:
     """The days whose job should run at `now` (local time), oldest first."""
-    try:
-        at = time.fromisoformat(delivery_time)
-    except ValueError:
-        raise ConfigError(f'delivery_time {delivery_time!r} is not a time: use HH:MM, e.g. "07:00"') from None
+    at = clock_time(delivery_time)
     target = now.date() - timedelta(days=1 if now.time() >= at else 2)
     first = date.fromisoformat(last_finished) + timedelta(days=1) if last_finished else target
     first = max(first, target - timedelta(days=CATCH_UP_DAYS - 1))

@@ -207,6 +207,11 @@ class Store:
         ).fetchone()
         return _delivery(row)
 
+    def delivery(self, delivery_id: int) -> Delivery:
+        return _delivery(
+            self._one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,), f"no delivery {delivery_id}")
+        )
+
     def claim_delivery(self, delivery_id: int, at: str, lease_until: str) -> bool:
         """Take a due delivery for sending; False if it is sent, failed, not due, or another process has it.
 

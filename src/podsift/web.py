@@ -126,14 +126,15 @@ def create_app(settings: Settings) -> Starlette:
         if form is None:
             return app.page(request, "login.html", 403, error="The form was stale: try again.")
         with app.store() as store:
-            row = store.conn.execute(
-                "SELECT id, password_hash FROM recipients WHERE email = ?", (str(form.get("email", "")).strip(),)
-            ).fetchone()
-        if row is None or not verify_password(str(form.get("password", "")), row["password_hash"]):
+            try:
+                person = store.recipient_by_email(str(form.get("email", "")).strip())
+            except NotFound:
+                person = None
+        if person is None or not verify_password(str(form.get("password", "")), person.password_hash):
             app.failed(client)
             return app.page(request, "login.html", 401, error="Wrong email or password.")
         request.session.clear()
-        request.session["uid"] = row["id"]
+        request.session["uid"] = person.id
         return RedirectResponse("/", status_code=303)
 
     async def logout(request: Request, form):
