@@ -59,6 +59,11 @@ class Server:
         self.delay: dict[str, float] = {}  # path -> seconds to wait before answering
         self.raw: dict[str, tuple[bytes, dict[str, str]]] = {}  # path -> exact body and headers to send
         self.drip: dict[str, float] = {}  # path -> seconds between single bytes of an endless body
+        self.cut: dict[str, int] = {}  # path -> hang up after this many body bytes, once
+        self.ignore_range: set[str] = set()  # paths answered in full whatever Range asks
+        self.ranges: list[tuple[str, str, str]] = []  # (path, Range, If-Range) of each request
+        self.active = self.most_active = 0  # requests being answered now, and the most at once
+        self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.handle_error = lambda request, address: None  # clients that hang up on purpose (caps, deadlines)
@@ -78,15 +83,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         state = self.server_state
-        path = self.path.split("?", 1)[0]
+        with state._lock:
+            state.active += 1
+            state.most_active = max(state.most_active, state.active)
+        try:
+            self._answer(state, self.path.split("?", 1)[0])
+        finally:
+            with state._lock:
+                state.active -= 1
+
+    def _answer(self, state: Server, path: str):
         state.requests.append((path, self.headers.get("If-None-Match", "")))
         state.agents.append(self.headers.get("User-Agent", ""))
+        state.ranges.append((path, self.headers.get("Range", ""), self.headers.get("If-Range", "")))
         time.sleep(state.delay.get(path, 0))
         if path in state.status:
             return self._reply(state.status[path], b"", state.headers.get(path, {}))
         if path in state.raw:
             body, headers = state.raw[path]
-            return self._reply(200, body, headers)
+            return self._reply(200, body, headers, state.cut.pop(path, None))
         if path in state.drip:
             return self._drip(state.drip[path])
         file = state.root / path.lstrip("/")
@@ -106,12 +121,13 @@ class _Handler(BaseHTTPRequestHandler):
         }.get(file.suffix, "application/octet-stream")
         extra = {"Content-Type": kind, "Accept-Ranges": "bytes", **extra}
         ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        if ranged:  # browsers need byte ranges to seek in audio
+        if_range = self.headers.get("If-Range")
+        if ranged and path not in state.ignore_range and if_range in (None, etag):  # browsers seek with ranges
             first = int(ranged.group(1))
             last = int(ranged.group(2)) if ranged.group(2) else len(body) - 1
             extra["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
-            return self._reply(206, body[first : last + 1], extra)
-        self._reply(200, body, extra)
+            return self._reply(206, body[first : last + 1], extra, state.cut.pop(path, None))
+        self._reply(200, body, extra, state.cut.pop(path, None))
 
     def _drip(self, interval: float):
         self.send_response(200)
@@ -125,7 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def _reply(self, status, body, headers):
+    def _reply(self, status, body, headers, cut: int | None = None):
+        """Answer; with `cut`, declare the whole body but hang up after that many bytes of it."""
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -133,7 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if status != 304:
-            self.wfile.write(body)
+            self.wfile.write(body if cut is None else body[:cut])
+        if cut is not None:
+            self.close_connection = True
 
     def log_message(self, *args):
         pass
@@ -145,6 +164,36 @@ def server(tmp_path):
     srv.root.mkdir()
     yield srv
     srv.close()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with openssl (SMTP and HTTPS tests)."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 def speak(text: str, mp3: Path, voice: str = "en-us") -> Path:

@@ -7,7 +7,6 @@ import email
 import email.policy
 import socket
 import ssl
-import subprocess
 from datetime import date, datetime, timezone
 
 import pytest
@@ -210,36 +209,6 @@ def test_atom_feed_of_digests_is_valid_atom(mail_settings, embedder):
     content = entry.find("a:content", ns)
     assert content.get("type") == "html" and "Glaciers flow because ice" in content.text
     assert "#t=18" in content.text
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1, made with openssl."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the smtps server is TLS throughout

@@ -222,7 +222,7 @@ def print_report(report: ScanReport) -> None:
     table.add_row("episodes transcribed", str(report.transcribed))
     table.add_row("episodes failed", str(len(report.failures)))
     if report.deferred:
-        table.add_row("downloads deferred (cache full)", str(report.deferred))
+        table.add_row("downloads deferred (no room)", str(report.deferred))
     table.add_row("episodes with insights found", str(report.extracted))
     table.add_row("insights found", str(report.insights))
     table.add_row("audio transcribed", clock(report.audio_seconds))

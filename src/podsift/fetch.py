@@ -5,18 +5,22 @@ only the network and the audio folder; the caller records their results in the s
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import mimetypes
+import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from .errors import PodsiftError
+from .errors import FetchError, PodsiftError
 from .models import Episode, Transcript, TranscriptLink
 from .net import Fetcher
 from .parsers.transcript import FORMATS, format_of, parse_transcript
 from .sentences import split_segments
 from .settings import Settings
 
+SRI_ALGORITHMS = ["sha256", "sha384", "sha512"]  # weakest first
 AUDIO_SUFFIXES = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm"}
 
 
@@ -66,13 +70,24 @@ def cache_used(settings: Settings) -> int:
     return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.exists() else 0
 
 
-def fits_in_cache(settings: Settings, episode: Episode, reserved: int = 0) -> bool:
-    """Whether downloading this episode keeps the cache under its cap (a guess when the size is unknown).
+def no_room(settings: Settings, episode: Episode, reserved: int = 0) -> str:
+    """Why this episode's download must wait ("" when it may start): a full audio cache, or a disk
+    that would fall below its free-space reserve. Sizes are a guess when the feed gives none.
 
     `reserved` is what downloads already running will add. An empty cache always takes the next
-    file, so one episode larger than the cap still gets done."""
+    file (disk allowing), so one episode larger than the cap still gets done."""
+    need = expected_bytes(episode)
     used = cache_used(settings) + reserved
-    return used == 0 or used + expected_bytes(episode) <= settings.audio.cache_mb * 1_000_000
+    if used and used + need > settings.audio.cache_mb * 1_000_000:
+        return "the audio cache is full ([audio] cache_mb)"
+    settings.audio_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(settings.audio_dir).free - reserved - need
+    if free < settings.audio.min_free_mb * 1_000_000:
+        return (
+            f"the disk would have under {settings.audio.min_free_mb} MB free; free some space or lower "
+            "[audio] min_free_mb"
+        )
+    return ""
 
 
 def expected_bytes(episode: Episode) -> int:
@@ -83,7 +98,38 @@ def expected_bytes(episode: Episode) -> int:
 def download_audio(
     fetcher: Fetcher, episode: Episode, settings: Settings, progress: Callable[[int, int], None] | None = None
 ) -> Path:
-    """Download an episode's audio into the cache; returns the file."""
-    return fetcher.download(
+    """Download an episode's audio into the cache and check it against the feed's integrity hash."""
+    path = fetcher.download(
         episode.audio_url, audio_path(settings, episode), settings.fetch.max_audio_mb * 1_000_000, progress
     )
+    if episode.audio_integrity and settings.fetch.verify_integrity:
+        why = integrity_mismatch(path, episode.audio_integrity)
+        if why:
+            path.unlink()
+            raise FetchError(
+                f"{episode.audio_url} does not match the feed's podcast:integrity hash ({why}): the file was "
+                "changed or damaged on the way. Tell the publisher; set [fetch] verify_integrity = false to "
+                "accept such files"
+            )
+    return path
+
+
+def integrity_mismatch(path: Path, sri: str) -> str:
+    """Why a file fails a Subresource Integrity string ("sha384-<base64> ..."), or "" when it passes.
+
+    As in browsers, only the strongest algorithm listed counts, and any of its hashes may match;
+    a string with no algorithm podsift knows passes."""
+    hashes: dict[str, set[str]] = {}
+    for token in sri.split():
+        algorithm, _, value = token.partition("-")
+        if algorithm.lower() in SRI_ALGORITHMS:
+            hashes.setdefault(algorithm.lower(), set()).add(value.split("?")[0])
+    if not hashes:
+        return ""
+    algorithm = max(hashes, key=SRI_ALGORITHMS.index)
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    actual = base64.b64encode(digest.digest()).decode()
+    return "" if actual in hashes[algorithm] else f"{algorithm} is {actual}"

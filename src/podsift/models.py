@@ -43,6 +43,7 @@ class FeedItem:
     audio_url: str
     audio_type: str = ""
     audio_bytes: int = -1
+    audio_integrity: str = ""  # the publisher's SRI hash of the audio ("sha384-..."), from podcast:integrity
     published: datetime | None = None
     duration: float = 0.0
     description: str = ""
@@ -131,6 +132,7 @@ class Episode:
     link: str = ""
     audio_type: str = ""
     audio_bytes: int = -1
+    audio_integrity: str = ""
     transcript_links: list[TranscriptLink] = field(default_factory=list)
     error: str | None = None
     attempts: int = 0

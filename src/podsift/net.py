@@ -18,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import os
+import re
 import socket
 import threading
 import time
@@ -62,6 +63,10 @@ def system_resolver(host: str) -> list[str]:
         return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {host} ({exc.strerror}); check the URL's spelling") from None
+
+
+class Refused(FetchError):
+    """A response podsift will not keep (over the size cap, a web page instead of audio)."""
 
 
 class BlockedAddress(FetchError):
@@ -169,34 +174,53 @@ class Fetcher:
     def download(
         self, url: str, dest: Path, max_bytes: int, progress: Callable[[int, int], None] | None = None
     ) -> Path:
-        """Stream `url` to `dest` through a `.part` file, so that a crash leaves no half file behind."""
-        part = dest.with_name(dest.name + ".part")
+        """Stream `url` to `dest` through a `.part` file; `dest` appears only when complete.
+
+        An interrupted download keeps its `.part` (and the validator it was sent with), and the next
+        call asks for the rest with Range and If-Range; a server that ignores the range, or a file
+        that changed meanwhile, sends the whole file, which then starts over. A refused file (a web
+        page, over the cap, gone) leaves nothing behind."""
+        part, tag = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.tag")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.settings.fetch.audio_deadline
-        with self._open(url, {}) as (response, final_url, _):
-            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind in ("text/html", "application/xhtml+xml"):
-                raise FetchError(
-                    f"{final_url} is a web page ({kind}), not audio: the feed's enclosure "
-                    "points at the wrong file; tell the publisher"
-                )
-            total = int(response.headers.get("content-length") or 0)
-            done = 0
-            try:
-                with open(part, "wb") as out:
-                    for chunk in self._read(response, final_url, max_bytes, deadline):
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(done, total)
-                if total and done < total:
-                    raise FetchError(
-                        f"{final_url} ended after {done} of {total} bytes; podsift retries on the next scan"
-                    )
-                os.replace(part, dest)
-            finally:
-                part.unlink(missing_ok=True)
+        have = part.stat().st_size if part.exists() and tag.exists() else 0
+        headers = {"Range": f"bytes={have}-", "If-Range": tag.read_text()} if have else {}
+        try:
+            with self._open(url, headers) as (response, final_url, _):
+                _refuse_web_page(response, final_url)
+                self._save_body(response, final_url, part, tag, have, max_bytes, progress)
+        except (Refused, HTTPStatusError) as exc:
+            if isinstance(exc, HTTPStatusError) and (exc.status == 429 or exc.status >= 500):
+                raise  # a passing failure: keep what arrived
+            part.unlink(missing_ok=True)
+            tag.unlink(missing_ok=True)
+            if isinstance(exc, HTTPStatusError) and exc.status == 416 and have:
+                return self.download(url, dest, max_bytes, progress)  # the range no longer fits: start over
+            raise
+        os.replace(part, dest)
+        tag.unlink(missing_ok=True)
         return dest
+
+    def _save_body(self, response, url: str, part: Path, tag: Path, have: int, max_bytes: int, progress) -> None:
+        """Append the rest of a resumed download, or write a whole one; raise on a short body."""
+        resumed = have and response.status_code == 206 and _range_start(response) == have
+        if response.status_code == 206 and not resumed:
+            raise Refused(f"{url} sent a byte range podsift did not ask for; the download starts over next scan")
+        done = have if resumed else 0
+        total = _total_length(response, done)
+        validator = _validator(response)
+        if validator:
+            tag.write_text(validator)
+        else:
+            tag.unlink(missing_ok=True)  # nothing to check a later range against: no resuming
+        deadline = time.monotonic() + self.settings.fetch.audio_deadline
+        with open(part, "ab" if resumed else "wb") as out:
+            for chunk in self._read(response, url, max_bytes - done, deadline):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        if total and done < total:
+            raise FetchError(f"{url} ended after {done} of {total} bytes; podsift resumes it on the next scan")
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -242,7 +266,7 @@ class Fetcher:
         """The body in chunks, decompressed, stopped at the size cap or the deadline."""
         declared = int(response.headers.get("content-length") or 0)
         if declared > max_bytes:
-            raise FetchError(
+            raise Refused(
                 f"{url} is {declared // 1_000_000} MB, over the {max_bytes // 1_000_000} MB cap; "
                 "raise [fetch] max_*_mb in podsift.toml if it is genuine"
             )
@@ -256,7 +280,7 @@ class Fetcher:
                         "on the next scan"
                     )
                 if size > max_bytes:
-                    raise FetchError(
+                    raise Refused(
                         f"{url} is larger than the {max_bytes // 1_000_000} MB cap; "
                         "raise [fetch] max_*_mb in podsift.toml if it is genuine"
                     )
@@ -292,6 +316,38 @@ class _Opened:
     def __exit__(self, *exc):
         self.response.close()
         self.slot.release()
+
+
+def _refuse_web_page(response: httpx.Response, url: str) -> None:
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("text/html", "application/xhtml+xml"):
+        raise Refused(
+            f"{url} is a web page ({kind}), not audio: the feed's enclosure points at the wrong file; "
+            "tell the publisher"
+        )
+
+
+def _range_start(response: httpx.Response) -> int:
+    """Where a 206 response's Content-Range starts, or -1."""
+    match = re.match(r"bytes (\d+)-\d+/", response.headers.get("content-range", ""))
+    return int(match.group(1)) if match else -1
+
+
+def _total_length(response: httpx.Response, offset: int) -> int:
+    """The whole file's size in bytes, from Content-Range or Content-Length; 0 when unknown."""
+    match = re.match(r"bytes \d+-\d+/(\d+)", response.headers.get("content-range", ""))
+    if match:
+        return int(match.group(1))
+    length = response.headers.get("content-length", "")
+    return offset + int(length) if length.isdigit() else 0
+
+
+def _validator(response: httpx.Response) -> str:
+    """What If-Range may name: a strong ETag, else Last-Modified; "" when there is neither."""
+    etag = response.headers.get("etag", "")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("last-modified", "")
 
 
 def retry_after(value: str) -> float | None:

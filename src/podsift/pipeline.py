@@ -17,7 +17,7 @@ from .deliver import SmtpServer, deliver_email
 from .embed import Embedder
 from .errors import PodsiftError
 from .extract import Extractor
-from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, fits_in_cache
+from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, no_room
 from .models import Delivery, Episode, Recipient
 from .net import Fetcher
 from .progress import Reporter
@@ -37,7 +37,7 @@ class ScanReport:
     feeds: list[FeedResult] = field(default_factory=list)
     reused: int = 0  # episodes whose publisher transcript was used
     transcribed: int = 0  # episodes transcribed from audio
-    deferred: int = 0  # downloads left for the next scan because the audio cache is full
+    deferred: int = 0  # downloads left for the next scan: no room in the audio cache or on the disk
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
     extracted: int = 0  # episodes whose insights were extracted
     insights: int = 0
@@ -157,9 +157,10 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
     ctx.reporter.start("Transcribing", round(total), "audio s")
     with ThreadPoolExecutor(ctx.settings.scan.download_workers, thread_name_prefix="download") as pool:
         running: dict[Future, Episode] = {}
+        wait_reason = ""
         try:
             while True:
-                _submit_downloads(ctx, pool, pending, running)
+                wait_reason = _submit_downloads(ctx, pool, pending, running)
                 if ready:
                     _transcribe_one(ctx, *ready.pop(0), report)
                     continue
@@ -173,7 +174,7 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
             raise
     report.deferred = len(pending)
     if pending:
-        ctx.reporter.note(f"{len(pending)} downloads wait for room in the audio cache ([audio] cache_mb)")
+        ctx.reporter.note(f"{len(pending)} downloads wait for the next scan: {wait_reason}")
 
 
 def extract_insights(ctx: Context, report: ScanReport) -> None:
@@ -201,13 +202,16 @@ def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
     return ready
 
 
-def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict) -> None:
+def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict) -> str:
+    """Start downloads while workers and room allow; returns why the next one waits, if it does."""
     while pending and len(running) < ctx.settings.scan.download_workers:
         reserved = sum(expected_bytes(e) for e in running.values())
-        if not fits_in_cache(ctx.settings, pending[0], reserved):
-            return
+        why = no_room(ctx.settings, pending[0], reserved)
+        if why:
+            return why
         episode = pending.pop(0)
         running[pool.submit(_download, ctx, episode)] = episode
+    return ""
 
 
 def _download(ctx: Context, episode: Episode) -> Path:

@@ -48,6 +48,7 @@ class FetchSettings:
     max_feed_mb: int = 50
     max_transcript_mb: int = 20
     max_audio_mb: int = 1024
+    verify_integrity: bool = True  # check audio against the feed's podcast:integrity hash when it has one
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class AudioSettings:
     """The audio cache: downloads wait while it is full, files go once transcribed."""
 
     cache_mb: int = 2048
+    min_free_mb: int = 500  # downloads wait while the disk would have less than this free
     keep: bool = False
 
 

@@ -358,8 +358,8 @@ class Store:
         stamp = now()
         return self.conn.execute(
             "INSERT INTO episodes (show_id, guid, title, description, link, audio_url, audio_type, audio_bytes, "
-            "published_at, duration, transcript_links, soundbites, persons, state, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "audio_integrity, published_at, duration, transcript_links, soundbites, persons, state, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 show_id,
                 item.guid,
@@ -369,6 +369,7 @@ class Store:
                 item.audio_url,
                 item.audio_type,
                 item.audio_bytes,
+                item.audio_integrity,
                 _iso(item.published),
                 item.duration,
                 _links_json(item.transcripts),
@@ -384,8 +385,8 @@ class Store:
         """Take a re-published item's current details; its identity and state stay."""
         self.conn.execute(
             "UPDATE episodes SET title = ?, description = ?, link = ?, audio_url = ?, audio_type = ?, "
-            "audio_bytes = ?, duration = CASE WHEN ? > 0 THEN ? ELSE duration END, transcript_links = ?, "
-            "updated_at = ? WHERE id = ?",
+            "audio_bytes = ?, audio_integrity = ?, duration = CASE WHEN ? > 0 THEN ? ELSE duration END, "
+            "transcript_links = ?, updated_at = ? WHERE id = ?",
             (
                 item.title,
                 item.description,
@@ -393,6 +394,7 @@ class Store:
                 item.audio_url,
                 item.audio_type,
                 item.audio_bytes,
+                item.audio_integrity,
                 item.duration,
                 item.duration,
                 _links_json(item.transcripts),

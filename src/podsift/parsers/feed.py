@@ -172,6 +172,7 @@ def _rss_item(el, base: str) -> FeedItem | None:
         audio_url=url,
         audio_type=kind,
         audio_bytes=size,
+        audio_integrity=_integrity(el, url, base),
         published=parse_date(_text(el, "pubDate", "?:date", "dc:date")),
         duration=parse_duration(_text(el, "itunes:duration")),
         description=_plain(_text(el, "content:encoded", "description", "itunes:summary")),
@@ -207,6 +208,22 @@ def _enclosure(el, base: str) -> tuple[str, str, int]:
     found.sort(key=lambda f: (not f[1].startswith("audio/"), not f[1].startswith(AUDIO_PREFIXES)))
     url, kind, size = found[0]
     return url, kind, _int(size, -1)
+
+
+def _integrity(el, url: str, base: str) -> str:
+    """The SRI hash that `<podcast:integrity>` gives for the audio podsift downloads, or "".
+
+    The namespace puts it in the `<podcast:alternateEnclosure>` whose `<podcast:source>` is that
+    file; one directly in the item or its enclosure is taken too. PGP signatures are not checked."""
+    holders = [el, *_children(el, "enclosure")]
+    for alternate in _children(el, "podcast:alternateEnclosure"):
+        if any(_url(base, s.get("uri", "")) == url for s in _children(alternate, "podcast:source")):
+            holders.append(alternate)
+    for holder in holders:
+        for tag in _children(holder, "podcast:integrity"):
+            if tag.get("type", "").strip().lower() == "sri" and tag.get("value", "").strip():
+                return " ".join(tag.get("value").split())
+    return ""
 
 
 def _media_contents(el):
