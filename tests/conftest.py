@@ -7,10 +7,13 @@ and the audio is spoken by espeak-ng and encoded by ffmpeg at test time.
 from __future__ import annotations
 
 import dataclasses
+import email
+import email.policy
 import email.utils
 import hashlib
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -20,6 +23,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from podsift.embed import MiniLM
 from podsift.extract import Extractor
@@ -194,6 +198,33 @@ def certificate(tmp_path_factory):
         capture_output=True,
     )
     return cert, key
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what arrives, or answers with a chosen error code."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.reply = "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.reply.startswith("250"):
+            return self.reply
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd checks its own port at start, so it needs a real number
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{port}"
+    yield inbox
+    controller.stop()
 
 
 def speak(text: str, mp3: Path, voice: str = "en-us") -> Path:

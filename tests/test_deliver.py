@@ -3,52 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import email
-import email.policy
 import socket
 import ssl
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
-from conftest import EPISODE, seed
+from conftest import EPISODE, Inbox, seed
 
 from podsift.cli import main
-from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for
+from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for, send
+from podsift.pipeline import Context, retry_outbox
 from podsift.rank import digest_for
 from podsift.store import Store
 from podsift.users import check_token, secret_key, verify_password
 
 DAY = date(2026, 11, 2)
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what arrives, or answers with a chosen error code."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.reply = "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if not self.reply.startswith("250"):
-            return self.reply
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd checks its own port at start, so it needs a real number
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.url = f"smtp://127.0.0.1:{port}"
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -97,9 +71,12 @@ def test_temporary_failure_is_retried_later_permanent_is_recorded(mail_settings,
     assert deliver(mail_settings, embedder, recipient).status == "pending"  # not due yet: nothing sent
     assert smtp.messages == []
 
-    with Store.open(mail_settings.db_path) as store:  # time passes
+    with Store.open(mail_settings.db_path) as store:  # time passes; the next run or scheduler tick retries
         store.conn.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
-    assert deliver(mail_settings, embedder, recipient).status == "sent" and len(smtp.messages) == 1
+        (retried,) = retry_outbox(
+            Context(mail_settings, store, None, None), embedder, SmtpServer.from_settings(mail_settings)
+        )
+    assert retried.status == "sent" and len(smtp.messages) == 1
 
     other = seed(mail_settings, embedder, "bob@example.org")
     smtp.reply = "550 5.1.1 no such mailbox"
@@ -111,22 +88,26 @@ def test_temporary_failure_is_retried_later_permanent_is_recorded(mail_settings,
 
 
 def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_id(mail_settings, smtp, embedder):
-    """At least once: the server accepted, the store never heard; when the lease ends it is resent."""
+    """At least once: the server accepted, the store never heard. A sender that died on this machine
+    is seen to be gone and the email goes again at once; one elsewhere is waited for until its lease ends."""
     recipient = seed(mail_settings, embedder)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
     with Store.open(mail_settings.db_path) as store:
         items = digest_for(store, mail_settings, recipient.id, DAY, embedder)
         queued = store.queue_delivery(
             recipient.id, "2026-11-02", "email", None, message_id_for(mail_settings, recipient.id, "2026-11-02")
         )
-        assert store.claim_delivery(queued.id, "2026-11-26T00:00:00+00:00", "2026-11-26T00:10:00+00:00")
-        assert not store.claim_delivery(queued.id, "2026-11-26T00:00:01+00:00", "2026-11-26T00:10:01+00:00")
-        from podsift.deliver import send
-
+        assert store.claim_delivery(queued.id, "2026-11-26T00:00:00+00:00", "2999-01-01T00:00:00+00:00", "far:1")
+        assert not store.claim_delivery(queued.id, "2026-11-26T00:00:01+00:00", "2999-01-01T00:00:00+00:00", "me:2")
         send(
             SmtpServer.from_settings(mail_settings),
             compose(mail_settings, recipient, "2026-11-02", items, queued.message_id),
         )
-        # ...and the process dies here, before delivery_sent(). The lease has long ended by now.
+        # ...and the process dies here, before delivery_sent().
+    assert deliver(mail_settings, embedder, recipient).status == "sending"  # another host's lease: wait
+    with Store.open(mail_settings.db_path) as store:
+        store.conn.execute("UPDATE deliveries SET claimed_by = ?", (f"{socket.gethostname()}:{gone.pid}",))
     resent = deliver(mail_settings, embedder, recipient)
     assert resent.status == "sent"
     assert [m["Message-ID"] for m in smtp.messages] == [queued.message_id, queued.message_id]

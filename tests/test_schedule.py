@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 
 import pytest
@@ -9,7 +13,7 @@ import pytest
 from podsift.errors import ConfigError, PodsiftError
 from podsift.net import Fetcher
 from podsift.pipeline import Context
-from podsift.schedule import LOCK, Scheduler, daily_job, days_due, due_days
+from podsift.schedule import LOCK, Scheduler, daily_job, days_due, dead_holder, due_days
 from podsift.store import Store
 
 
@@ -39,6 +43,19 @@ def test_a_second_process_cannot_run_the_daily_job_at_the_same_time(settings, wh
         # A lease that ran out (its holder died) is taken over.
         assert other.acquire(LOCK, "dead:1", "2000-01-01T00:00:00+00:00", "2000-01-01T00:00:00+00:00")
         assert store.acquire(LOCK, "alive:2", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
+
+
+def test_a_lock_left_by_a_killed_process_on_this_machine_is_taken_at_once(settings, whisper, embedder):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process
+    alive = f"{socket.gethostname()}:{os.getpid()}"
+    assert dead_holder(f"{socket.gethostname()}:{gone.pid}") == f"{socket.gethostname()}:{gone.pid}"
+    assert dead_holder(alive) == "" and dead_holder(f"elsewhere:{gone.pid}") == ""  # another host: wait
+    with Store.open(settings.db_path) as other, Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
+        me = store.local_recipient()
+        assert other.acquire(LOCK, f"{socket.gethostname()}:{gone.pid}", "2999-01-01T00:00:00+00:00", "2026-11-26")
+        daily_job(Context(settings, store, fetcher, whisper), {me: [date(2026, 11, 2)]}, embedder, None)
+        assert store.last_finished_day(me) == "2026-11-02" and store.lock_holder(LOCK) is None
 
 
 def test_each_recipient_is_due_in_their_own_zone_and_time(settings):

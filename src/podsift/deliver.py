@@ -27,7 +27,7 @@ from .models import Delivery, Recipient
 from .rank import DigestItem
 from .render import digest_email_html, digest_text
 from .settings import Settings
-from .store import Store
+from .store import Store, holder_name
 from .users import secret_key, token
 
 LEASE = timedelta(minutes=10)
@@ -140,7 +140,7 @@ def deliver_email(
     """Queue, claim, send and record one recipient's digest for a day; safe to call any number of times."""
     delivery = store.queue_delivery(recipient.id, day, "email", digest_id, message_id_for(settings, recipient.id, day))
     at = datetime.now(timezone.utc)
-    if not store.claim_delivery(delivery.id, _iso(at), _iso(at + LEASE)):
+    if not store.claim_delivery(delivery.id, _iso(at), _iso(at + LEASE), holder_name()):
         return delivery  # sent, failed, not due yet, or being sent by another process
     try:
         send(server, compose(settings, recipient, day, items, delivery.message_id))

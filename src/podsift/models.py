@@ -189,3 +189,4 @@ class Delivery:
     error: str | None = None
     next_attempt_at: str | None = None
     sent_at: str | None = None
+    claimed_by: str | None = None  # host:pid of the process that last took it for sending

@@ -101,6 +101,21 @@ def deliver_day(
     return deliver_email(ctx.store, ctx.settings, server, recipient, day.isoformat(), items)
 
 
+def retry_outbox(ctx: Context, embedder: Embedder, server: SmtpServer | None) -> list[Delivery]:
+    """Send every email still owed: those whose retry time has come after a temporary failure, and
+    those whose sender died mid-send (once its lease ends, or at once if it ran on this machine)."""
+    if server is None:
+        return []
+    sent = []
+    for owed in ctx.store.unsent_deliveries():
+        delivery = deliver_day(
+            ctx, ctx.store.recipient(owed.recipient_id), date.fromisoformat(owed.day), embedder, server
+        )
+        if delivery and delivery.status != owed.status:
+            sent.append(delivery)
+    return sent
+
+
 def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
     """Fetch every followed, unpaused feed in parallel; store each result as it arrives."""
     at = datetime.now(timezone.utc)

@@ -11,8 +11,6 @@ off (a week at most).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -22,10 +20,10 @@ from .errors import ConfigError, PodsiftError
 from .extract import Extractor
 from .models import Delivery
 from .net import Fetcher
-from .pipeline import Context, deliver_day, scan
+from .pipeline import Context, deliver_day, retry_outbox, scan
 from .rank import day_bounds, zone
 from .settings import Settings
-from .store import Store
+from .store import Store, dead_holder, holder_name
 from .transcribe import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
@@ -33,17 +31,14 @@ CATCH_UP_DAYS = 7
 log = logging.getLogger("podsift.schedule")
 
 
-def holder_name() -> str:
-    """Who holds a lock: host and process, for the message another process shows."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> list[Delivery]:
-    """Under the store's lock: scan once, then each recipient's due days, each recorded when done.
+    """Under the store's lock: scan once, then each recipient's due days, each recorded when done,
+    then any email an earlier run still owes (a retry, or a send cut short by a crash).
 
     `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
-    if not ctx.store.acquire(LOCK, holder, _iso(at + LEASE), _iso(at)):
+    dead = dead_holder(ctx.store.lock_holder(LOCK))
+    if not ctx.store.acquire(LOCK, holder, _iso(at + LEASE), _iso(at), dead):
         raise PodsiftError(
             "another podsift process is running the daily job; it delivers this day too. Try again when it has finished"
         )
@@ -56,7 +51,7 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
                 delivery = deliver_day(ctx, recipient, day, embedder, server)
                 deliveries += [delivery] if delivery else []
                 ctx.store.finish_day(recipient.id, day.isoformat())
-        return deliveries
+        return deliveries + retry_outbox(ctx, embedder, server)
     finally:
         ctx.store.release(LOCK, holder)
 
@@ -108,16 +103,16 @@ class Scheduler(threading.Thread):
             self.stopping.wait(self.interval)
 
     def tick(self, server: SmtpServer | None, embedder) -> None:
-        """Run every recipient's due days, with one scan before them."""
+        """Run every recipient's due days, with one scan before them; else send what the outbox owes."""
         settings = self.settings
-        with Store.open(settings.db_path) as store:
+        with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
+            ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(embedder))
             due = due_days(store, settings, datetime.now(timezone.utc))
             if not due:
+                retry_outbox(ctx, embedder, server)
                 return
             log.info("daily job: %s", {rid: [d.isoformat() for d in days] for rid, days in due.items()})
-            with Fetcher(settings) as fetcher:
-                ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(embedder))
-                daily_job(ctx, due, embedder, server)
+            daily_job(ctx, due, embedder, server)
 
 
 def _iso(value: datetime) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 import sqlite3
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -212,18 +214,29 @@ class Store:
             self._one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,), f"no delivery {delivery_id}")
         )
 
-    def claim_delivery(self, delivery_id: int, at: str, lease_until: str) -> bool:
+    def claim_delivery(self, delivery_id: int, at: str, lease_until: str, holder: str) -> bool:
         """Take a due delivery for sending; False if it is sent, failed, not due, or another process has it.
 
-        A claim is a lease: a process that dies while sending leaves it to be claimed again when
-        the lease ends, so a crash between the server's acceptance and the commit sends twice."""
+        A claim is a lease held by `holder`: a process that dies while sending leaves it to be
+        claimed again when the lease ends, or at once by a process on the same machine that sees
+        the holder is gone. So a crash between the server's acceptance and the commit sends twice."""
+        row = self.conn.execute(
+            "SELECT claimed_by FROM deliveries WHERE id = ? AND status = 'sending'", (delivery_id,)
+        ).fetchone()
+        dead = dead_holder(row[0]) if row else ""
         return bool(
             self.conn.execute(
-                "UPDATE deliveries SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1 WHERE id = ? "
-                "AND status IN ('pending', 'sending') AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-                (lease_until, delivery_id, at),
+                "UPDATE deliveries SET status = 'sending', next_attempt_at = ?, claimed_by = ?, "
+                "attempts = attempts + 1 WHERE id = ? AND status IN ('pending', 'sending') "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ? OR claimed_by = ?)",
+                (lease_until, holder, delivery_id, at, dead),
             ).rowcount
         )
+
+    def unsent_deliveries(self) -> list[Delivery]:
+        """Outbox rows still to send: waiting for a retry, or claimed by a process that may have died."""
+        rows = self.conn.execute("SELECT * FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY day, id")
+        return [_delivery(r) for r in rows]
 
     def delivery_sent(self, delivery_id: int) -> None:
         self.conn.execute(
@@ -610,16 +623,21 @@ class Store:
 
     # -- the daily job ------------------------------------------------------------------------
 
-    def acquire(self, name: str, holder: str, until: str, at: str) -> bool:
-        """Take the named lock until `until`, if it is free, expired at `at`, or already ours."""
+    def acquire(self, name: str, holder: str, until: str, at: str, dead: str = "") -> bool:
+        """Take the named lock until `until`, if it is free, expired at `at`, already ours, or held by
+        `dead` (a holder known to have died)."""
         return bool(
             self.conn.execute(
                 "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
                 "SET holder = excluded.holder, until = excluded.until "
-                "WHERE locks.until <= ? OR locks.holder = excluded.holder",
-                (name, holder, until, at),
+                "WHERE locks.until <= ? OR locks.holder = excluded.holder OR locks.holder = ?",
+                (name, holder, until, at, dead),
             ).rowcount
         )
+
+    def lock_holder(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT holder FROM locks WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
 
     def release(self, name: str, holder: str) -> None:
         self.conn.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, holder))
@@ -738,3 +756,23 @@ def _episode(row: sqlite3.Row) -> Episode:
     published = datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
     links = [TranscriptLink(**d) for d in json.loads(row["transcript_links"])]
     return _build(Episode, row, published_at=published, transcript_links=links)
+
+
+def holder_name() -> str:
+    """Who holds a lock: host and process, for the message another process shows."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_holder(holder: str | None) -> str:
+    """`holder` if it was a process on this machine that no longer runs (killed, or the machine
+    restarted), so its lock need not wait out the lease; "" otherwise."""
+    host, _, pid = (holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return ""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return holder
+    except PermissionError:  # alive, under another user
+        return ""
+    return ""
