@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -116,3 +120,42 @@ def test_a_full_disk_rolls_the_change_back_and_says_what_to_do(settings):
         assert store.conn.execute("SELECT state FROM episodes").fetchone()[0] == "downloaded"
         assert store.conn.execute("SELECT COUNT(*) FROM transcripts").fetchone()[0] == 0
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _as_a_user_bound_by_file_modes(command: list[str]) -> list[str]:
+    """`command` run so that file modes bind it: as it is for a normal user; for root (these tests
+    run as root in CI), with the capabilities that let root ignore modes dropped by setpriv."""
+    if os.geteuid() != 0:
+        return command
+    if not shutil.which("setpriv"):
+        pytest.fail("setpriv (util-linux) is needed to test a read-only home as root: apt-get install util-linux")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", *command]
+
+
+def test_a_read_only_home_gives_a_clear_error_and_is_left_as_it_was(settings, tmp_path):
+    with Store.open(settings.db_path) as store:
+        store.subscribe(store.local_recipient(), "https://a/feed", "A show")
+    before = settings.db_path.read_bytes()
+    for path in [settings.home, *settings.home.rglob("*")]:
+        os.chown(path, 65534, 65534)  # not ours, and not writable: as a home mounted read-only looks
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    env = {**os.environ, "PODSIFT_HOME": str(settings.home)}
+    try:
+        for command in (["feeds"], ["subscribe", "https://b.example/feed"], ["scan"], ["digest"]):
+            done = subprocess.run(
+                _as_a_user_bound_by_file_modes([sys.executable, "-m", "podsift", *command]),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 1, (command, done.stdout, done.stderr)
+            assert "cannot open the store" in done.stderr and "writable" in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr
+    finally:
+        for path in [settings.home, *settings.home.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert settings.db_path.read_bytes() == before
+    with Store.open(settings.db_path) as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert [s.title for s in store.shows()] == ["A show"]
