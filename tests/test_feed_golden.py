@@ -4,13 +4,20 @@
   podcastparser produces. We compare the fields podsift keeps; where podsift means to differ, the
   reason is written in DEVIATIONS.
 - Real Podcasting 2.0 feeds (partytime) and the spec's own examples: facts read off the XML by hand.
+- feedparser's ill-formed and encoding cases (`data/feeds/feedparser-tests`): they parse or fail
+  cleanly, and decode to the text their own expectations state.
 """
 
+import ast
+import html
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
 
+from podsift.errors import ParseError
 from podsift.parsers.feed import parse_feed
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -122,11 +129,50 @@ def test_real_feeds_parse_with_audio_and_dates(path):
 
 
 @pytest.mark.parametrize(
-    "url", ["javascript:alert(1)", "data:audio/mpeg;base64,AAAA", "file:///etc/passwd", "ftp://x/a.mp3"]
+    "url",
+    ["javascript:alert(1)", "JavaScript:alert(1)", "data:audio/mpeg;base64,AAAA", "file:///etc/passwd", "ftp://x/a"],
 )
-def test_only_http_audio_is_taken(url):
-    doc = (
-        f'<rss><channel><title>t</title><item><title>i</title><enclosure url="{url}" type="audio/mpeg"/>'
-        "</item></channel></rss>"
+def test_only_http_urls_are_taken_from_a_feed(url):
+    rss = (
+        f'<rss xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>t</title><link>{url}</link>'
+        f'<item><title>i</title><link>{url}</link><enclosure url="{url}" type="audio/mpeg"/></item>'
+        f'<item><title>ok</title><link>{url}</link><enclosure url="HTTPS://a.example/1.mp3" type="audio/mpeg"/>'
+        f'<podcast:transcript url="{url}" type="text/vtt"/></item></channel></rss>'
     ).encode()
-    assert parse_feed(doc, "https://example.com/feed.xml").feed.items == []
+    feed = parse_feed(rss, "https://example.com/feed.xml").feed
+    assert [i.title for i in feed.items] == ["ok"]  # the item with nothing safe to play is dropped
+    (item,) = feed.items
+    assert item.audio_url == "https://a.example/1.mp3"  # scheme in lower case, as later checks expect
+    assert (feed.link, item.link, item.transcripts) == ("", "", [])
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        f'<entry><title>i</title><link rel="enclosure" href="{url}"/></entry></feed>'
+    ).encode()
+    assert parse_feed(atom, "https://example.com/feed.xml").feed.items == []
+
+
+def test_feedparsers_ill_formed_and_encoding_cases_parse_or_fail_cleanly():
+    """feedparser's own cases: each reads, or gives a ParseError, within a second; and where the
+    case states the text it must decode to (the feed's title, an item's description), podsift
+    decodes the same, given an enclosure to keep the item."""
+    cases = sorted((DATA / "feedparser-tests" / "encoding").glob("*.xml"))
+    cases += sorted((DATA / "feedparser-tests" / "illformed").rglob("*.xml"))
+    assert len(cases) > 90
+    checked = 0
+    for path in cases:
+        data = path.read_bytes().replace(b"<item>", b'<item><enclosure url="http://a.example/1.mp3"/>')
+        started = time.perf_counter()
+        try:
+            feed = parse_feed(data).feed
+        except ParseError as exc:
+            assert str(exc), path.name
+            continue
+        finally:
+            assert time.perf_counter() - started < 1.0, path.name
+        expect = re.search(rb"Expect:\s*not bozo and (?:entries\[0\]\['description'\]|feed\['title'\]) == (.*)", data)
+        if expect and b"<" not in expect.group(1):
+            want = ast.literal_eval(expect.group(1).decode().strip())
+            got = feed.items[0].description if b"entries" in expect.group(0) else feed.title
+            assert got == html.unescape(want), path.name
+            checked += 1
+    assert checked >= 8

@@ -9,7 +9,10 @@ that still yields episodes, and `ParseResult.warning` says what was wrong so the
 
 from __future__ import annotations
 
+import codecs
 import email.utils
+import html as html_entities
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +28,7 @@ NAMESPACES = {
     "https://podcastindex.org/namespace/1.0": "podcast",
     "https://github.com/podcastindex-org/podcast-namespace/blob/main/docs/1.0.md": "podcast",
     "http://www.w3.org/2005/atom": "atom",
+    "http://purl.org/atom/ns#": "atom",  # Atom 0.3, still served by old blogs' podcast feeds
     "http://purl.org/rss/1.0/modules/content/": "content",
     "http://search.yahoo.com/mrss/": "media",
     "http://search.yahoo.com/mrss": "media",
@@ -32,6 +36,10 @@ NAMESPACES = {
 AUDIO_PREFIXES = ("audio/", "video/")
 NS_ERR_UNDEFINED_NAMESPACE = etree.ErrorTypes.NS_ERR_UNDEFINED_NAMESPACE
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+ENCODING_ERRORS = {etree.ErrorTypes.ERR_INVALID_ENCODING, etree.ErrorTypes.ERR_UNSUPPORTED_ENCODING}
+# C1 control characters never belong in text; where they appear, a Windows-1252 file was read as
+# Latin-1 (browsers treat the two as one), so they are mapped to what Windows-1252 meant: ' " ...
+C1_AS_CP1252 = {c: bytes([c]).decode("cp1252", errors="ignore") or None for c in range(0x80, 0xA0)}
 
 
 @dataclass
@@ -70,19 +78,17 @@ def parse_feed(data: bytes, base_url: str = "") -> ParseResult:
 def _parse_xml(data: bytes) -> tuple[etree._Element, str]:
     if not data.strip():
         raise ParseError("the feed is empty: the server sent no content; try again later")
-    parser = _parser()
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:  # raised even in recovery mode when nothing is left
-        raise ParseError(f"the feed is not XML ({exc}): check that the URL is the podcast's feed") from None
+    root, errors = _lxml(data, None)
+    encoding = next((e for e in errors if e.type in ENCODING_ERRORS), None)
+    if encoding is not None:
+        # The declared encoding is wrong or unknown: read UTF-8 where the bytes are UTF-8 and
+        # Windows-1252 where they are not, which is what such feeds nearly always hold.
+        root, errors = _lxml(data.decode("utf-8", errors="podsift-cp1252").encode("utf-8"), "utf-8")
+        errors = [encoding, *errors]
     if root is None:
         raise ParseError("the feed is not XML: check that the URL is the podcast's feed")
-    # Undeclared prefixes (itunes:, podcast:) are too common to complain about; real damage is not.
-    damage = [
-        e for e in parser.error_log if e.type != NS_ERR_UNDEFINED_NAMESPACE and e.level >= etree.ErrorLevels.ERROR
-    ]
-    if damage:
-        first = damage[0]
+    if errors:
+        first = errors[0]
         return root, (
             f"the feed is not well-formed XML (line {first.line}: {first.message.strip()}); "
             "podsift read what it could; tell the publisher"
@@ -90,9 +96,32 @@ def _parse_xml(data: bytes) -> tuple[etree._Element, str]:
     return root, ""
 
 
-def _parser() -> etree.XMLParser:
+def _lxml(data: bytes, encoding: str | None):
+    """The tree (None if nothing was left) and the errors worth reporting."""
+    parser = _parser(encoding)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:  # raised even in recovery mode when nothing is left
+        raise ParseError(f"the feed is not XML ({exc}): check that the URL is the podcast's feed") from None
+    # Undeclared prefixes (itunes:, podcast:) are too common to complain about; real damage is not.
+    damage = [
+        e for e in parser.error_log if e.type != NS_ERR_UNDEFINED_NAMESPACE and e.level >= etree.ErrorLevels.ERROR
+    ]
+    return root, damage
+
+
+def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    bad = error.object[error.start : error.end]
+    return bad.decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("podsift-cp1252", _cp1252_fallback)
+
+
+def _parser(encoding: str | None = None) -> etree.XMLParser:
     # resolve_entities="internal": &name; declared in the document expands, nothing external is read.
     return etree.XMLParser(
+        encoding=encoding,
         recover=True,
         resolve_entities="internal",
         no_network=True,
@@ -128,7 +157,7 @@ def _text(el, *keys: str) -> str:
     for key in keys:
         child = _child(el, key)
         if child is not None:
-            value = "".join(child.itertext()).strip()
+            value = "".join(child.itertext()).strip().translate(C1_AS_CP1252)
             if value:
                 return value
     return ""
@@ -138,7 +167,7 @@ def _rss_feed(channel, root, base: str) -> Feed:
     image = _child(channel, "itunes:image")
     feed = Feed(
         title=_text(channel, "title", "itunes:title") or base,
-        link=_url(base, _text(channel, "link")),
+        link=_http(_url(base, _text(channel, "link"))),
         description=_plain(_text(channel, "description", "itunes:summary", "itunes:subtitle")),
         author=_text(channel, "itunes:author", "managingEditor", "author"),
         image=_url(base, image.get("href", "") if image is not None else _image_url(channel)),
@@ -176,7 +205,7 @@ def _rss_item(el, base: str) -> FeedItem | None:
         published=parse_date(_text(el, "pubDate", "?:date", "dc:date")),
         duration=parse_duration(_text(el, "itunes:duration")),
         description=_plain(_text(el, "content:encoded", "description", "itunes:summary")),
-        link=_url(base, _text(el, "link")) or _permalink(el, guid, base),
+        link=_http(_url(base, _text(el, "link"))) or _permalink(el, guid, base),
         transcripts=_transcripts(el, base),
         soundbites=_soundbites(el),
         persons=_persons(el),
@@ -188,8 +217,7 @@ def _permalink(el, guid: str, base: str) -> str:
     tag = _child(el, "guid")
     if not guid or (tag is not None and tag.get("isPermaLink", "true").strip().lower() == "false"):
         return ""
-    url = _url(base, guid)
-    return url if url.startswith(("http://", "https://")) else ""
+    return _http(_url(base, guid))
 
 
 def _file_stem(url: str) -> str:
@@ -200,8 +228,8 @@ def _enclosure(el, base: str) -> tuple[str, str, int]:
     found = [(c.get("url", ""), c.get("type", ""), c.get("length", "")) for c in _children(el, "enclosure")]
     found += [(c.get("url", ""), c.get("type", ""), c.get("fileSize", "")) for c in _media_contents(el)]
     # Only http(s): the audio URL ends up in links and players, where javascript: or data: must not.
-    found = [(_url(base, u), t.strip().lower(), s) for u, t, s in found if u.strip()]
-    found = [f for f in found if f[0].lower().startswith(("http://", "https://"))]
+    found = [(_http(_url(base, u)), t.strip().lower(), s) for u, t, s in found]
+    found = [f for f in found if f[0]]
     if not found:
         return "", "", -1
     # Prefer audio over a video or an image some feeds list first.
@@ -234,11 +262,11 @@ def _media_contents(el):
 def _transcripts(el, base: str) -> list[TranscriptLink]:
     links = []
     for tag in _children(el, "podcast:transcript"):
-        url = tag.get("url", "").strip()
+        url = _http(_url(base, tag.get("url", "")))
         if url:
             links.append(
                 TranscriptLink(
-                    url=_url(base, url),
+                    url=url,
                     type=tag.get("type", "").strip().lower(),
                     language=tag.get("language", "").strip(),
                     rel=tag.get("rel", "").strip().lower(),
@@ -268,8 +296,8 @@ def _persons(el) -> list[Person]:
 def _atom_feed(root, base: str) -> Feed:
     feed = Feed(
         title=_text(root, "atom:title") or base,
-        link=_url(base, _atom_link(root, "alternate")),
-        description=_plain(_text(root, "atom:subtitle")),
+        link=_http(_url(base, _atom_link(root, "alternate"))),
+        description=_plain(_text(root, "atom:subtitle", "atom:tagline")),
         author=_atom_author(root),
         image=_url(base, _text(root, "atom:logo", "atom:icon")),
     )
@@ -290,20 +318,23 @@ def _atom_link(el, rel: str) -> str:
 
 
 def _atom_entry(el, base: str) -> FeedItem | None:
-    enclosure = next((k for k in _children(el, "atom:link") if k.get("rel") == "enclosure" and k.get("href")), None)
-    if enclosure is None:
+    links = [
+        (k, _http(_url(base, k.get("href", "")))) for k in _children(el, "atom:link") if k.get("rel") == "enclosure"
+    ]
+    links = [(k, url) for k, url in links if url]  # only http(s), as for RSS
+    if not links:
         return None
-    url = _url(base, enclosure.get("href").strip())
+    enclosure, url = links[0]
     return FeedItem(
         guid=_text(el, "atom:id") or url,
         title=_text(el, "atom:title") or _file_stem(url),
         audio_url=url,
         audio_type=(enclosure.get("type") or "").lower(),
         audio_bytes=_int(enclosure.get("length"), -1),
-        published=parse_date(_text(el, "atom:published", "atom:updated")),
+        published=parse_date(_text(el, "atom:published", "atom:updated", "atom:issued", "atom:modified")),
         duration=parse_duration(_text(el, "itunes:duration")),
         description=_plain(_text(el, "atom:content", "atom:summary")),
-        link=_url(base, _atom_link(el, "alternate")),
+        link=_http(_url(base, _atom_link(el, "alternate"))),
         transcripts=_transcripts(el, base),
         soundbites=_soundbites(el),
         persons=_persons(el),
@@ -311,14 +342,25 @@ def _atom_entry(el, base: str) -> FeedItem | None:
 
 
 def _url(base: str, url: str) -> str:
+    """`url` resolved against `base`; "" when it cannot be a URL at all ("http://[bad")."""
     url = url.strip()
-    return urljoin(base, url) if url and base else url
+    try:
+        return urljoin(base, url) if url and base else url
+    except ValueError:
+        return ""
+
+
+def _http(url: str) -> str:
+    """`url` if it is http(s), with its scheme in lower case; "" for javascript:, data:, file: and
+    the like, which must never reach a link, a player or the fetcher."""
+    scheme, colon, rest = url.partition(":")
+    return f"{scheme.lower()}:{rest}" if colon and scheme.lower() in ("http", "https") else ""
 
 
 def _plain(markup: str) -> str:
-    """Show notes as plain text: tags dropped, white space folded."""
+    """Show notes as plain text: tags dropped, character references read, white space folded."""
     if "<" not in markup:
-        return " ".join(markup.split())
+        return " ".join(html_entities.unescape(markup).split())
     try:
         return " ".join(html.fromstring(markup).text_content().split())
     except (etree.ParserError, ValueError):
@@ -334,9 +376,10 @@ def _int(value, default: int) -> int:
 
 def _float(value) -> float | None:
     try:
-        return float(str(value).strip())
+        number = float(str(value).strip())
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def parse_date(text: str) -> datetime | None:
@@ -363,8 +406,8 @@ def parse_duration(text: str) -> float:
         numbers = [float(p) for p in parts]
     except ValueError:
         return 0.0
-    if not text.strip() or len(numbers) > 3 or any(n < 0 for n in numbers):
-        return 0.0
+    if not text.strip() or len(numbers) > 3 or not all(math.isfinite(n) and n >= 0 for n in numbers):
+        return 0.0  # NaN and Infinity parse as floats too
     seconds = 0.0
     for n in numbers:
         seconds = seconds * 60 + n

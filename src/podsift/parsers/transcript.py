@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as htmllib
 import json
+import math
 import re
 
 from lxml import etree
@@ -147,15 +148,18 @@ def parse_json(data: bytes) -> list[Segment]:
     if not isinstance(raw, list):
         raise ParseError('the JSON transcript has no "segments" list (Podcasting 2.0 format)')
     segments = []
-    for item in raw:
-        if not isinstance(item, dict):
+    for item in raw:  # a segment without readable times or words is skipped, not fatal
+        if not isinstance(item, dict) or not isinstance(item.get("body"), str):
             continue
         try:
             start, end = float(item["startTime"]), float(item.get("endTime", item["startTime"]))
         except (KeyError, TypeError, ValueError):
             continue
-        body = " ".join(str(item.get("body", "")).split())
-        segments.append(Segment(start, max(start, end), body, str(item.get("speaker") or "").strip()))
+        if not (math.isfinite(start) and math.isfinite(end) and start >= 0):
+            continue
+        speaker = item.get("speaker")
+        speaker = speaker.strip() if isinstance(speaker, str) else ""
+        segments.append(Segment(start, max(start, end), " ".join(item["body"].split()), speaker))
     return sorted(segments, key=lambda s: s.start)
 
 
