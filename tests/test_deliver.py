@@ -17,6 +17,7 @@ from conftest import EPISODE, Inbox, seed
 
 from podsift.cli import main
 from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for, send
+from podsift.errors import ConfigError
 from podsift.pipeline import Context, retry_outbox
 from podsift.rank import digest_for
 from podsift.store import Store
@@ -249,3 +250,14 @@ def test_user_add_takes_a_person_s_own_zone_and_time(settings):
     with Store.open(settings.db_path) as store:
         person = store.recipient_by_email("x@example.org")
     assert (person.timezone, person.delivery_time, person.interests) == ("Asia/Tokyo", "06:30", ["space"])
+
+
+def test_the_smtp_password_is_never_echoed(settings, smtp):
+    with_password = dataclasses.replace(settings, smtp_url="smtp://ada:hunter2@127.0.0.1:25")
+    with pytest.raises(ConfigError) as refused:
+        SmtpServer.from_settings(with_password)
+    assert "PODSIFT_SMTP_PASSWORD" in str(refused.value) and "hunter2" not in str(refused.value)
+    server = SmtpServer.from_settings(dataclasses.replace(settings, smtp_url=smtp.url, smtp_password="hunter2"))
+    assert "hunter2" not in repr(server) and "hunter2" not in repr(
+        dataclasses.replace(settings, smtp_password="hunter2")
+    )

@@ -1,15 +1,25 @@
-"""The web app in-process (Starlette's test client over its ASGI interface).
-
-Browser tests in headless Chromium are still to come; these pin the server's behaviour: login,
-CSRF, sessions, the digest page, votes, shows and the unsubscribe link.
+"""The web app in-process (Starlette's test client over its ASGI interface), and once as
+`podsift serve`: login, CSRF, sessions and cookies, the digest page, votes, shows, search, topics,
+the unsubscribe link, and no secret in an error page or a log. test_browser.py drives it in Chromium.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
 
+import httpx
+import lxml.html
 import pytest
 from conftest import seed
+from lxml import etree
 from starlette.testclient import TestClient
 
 from podsift.deliver import unsubscribe_url
@@ -146,3 +156,118 @@ def test_topic_pages(web):
     for topic_id in re.findall(r'href="/topics/(\d+)"', listing.text):
         assert web.get(f"/topics/{topic_id}").status_code == 200
     assert web.get("/topics/99999").status_code == 404
+
+
+def test_cookies_are_secure_behind_https(settings, embedder):
+    seed(settings, embedder, password="s3cret")
+    https = dataclasses.replace(settings, base_url="https://podsift.example.org")
+    client = TestClient(create_app(https), base_url="https://testserver")
+    cookie = log_in(client).headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_no_secret_in_error_pages_or_logs(settings, embedder, tmp_path):
+    """`podsift serve` as a user runs it, with an SMTP password set: a failing page shows no
+    traceback and no secret, and nothing it logs holds the password or the session key."""
+    seed(settings, embedder, password="s3cret")
+    password = "hunter2-never-shown"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PODSIFT_HOME": str(settings.home),
+        "PODSIFT_SMTP_URL": "smtp+starttls://ada@127.0.0.1:1",
+        "PODSIFT_SMTP_PASSWORD": password,
+        "PODSIFT_MAIL_FROM": "digest@example.org",
+    }
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "podsift", "serve", "--port", str(port), "--no-schedule"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/login")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+                time.sleep(0.2)
+        with httpx.Client(base_url=base) as client:
+            token = csrf(client.get("/login").text)
+            client.post("/login", data={"email": "ada@example.org", "password": "s3cret", "csrf": token})
+            assert client.get("/feeds").status_code == 200  # logged in
+            with Store.open(settings.db_path) as store:  # something goes badly wrong under the app
+                store.conn.execute("ALTER TABLE insights RENAME TO insights_gone")
+            failed = client.get("/digest/2026-11-02")
+            session = client.cookies.get("podsift_session")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    key = (settings.home / "secret.key").read_bytes()
+    assert failed.status_code == 500 and "Traceback" not in failed.text and "insights" not in failed.text
+    logged = log.read_text()
+    assert "Traceback" in logged  # the operator does get the details...
+    for secret in (password, key.hex(), session):
+        assert secret and secret not in logged and secret not in failed.text  # ...but never a secret
+
+
+HOSTILE = (
+    '<script>alert(1)</script><img src=x onerror="alert(1)"><iframe srcdoc="<script>alert(1)</script>"></iframe>'
+    '<a href="javascript:alert(1)">x</a><svg onload=alert(1)>'
+)
+
+
+def assert_inert(markup: str, where: str) -> None:
+    """Nothing from HOSTILE became markup: no handler, srcdoc, frame or script of its own, and no
+    link or player that runs javascript: or data:."""
+    doc = lxml.html.fromstring(markup)
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        assert el.tag not in ("iframe", "svg", "img", "object", "embed"), (where, el.tag)
+        assert el.tag != "script" or "alert" not in (el.text or ""), where
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on") and name.lower() != "srcdoc", (where, name)
+            if name.lower() in ("href", "src", "action", "formaction"):
+                assert not value.strip().lower().startswith(("javascript:", "data:", "vbscript:")), (where, value)
+
+
+def test_third_party_text_never_becomes_markup_in_the_web_app_email_or_atom(settings, embedder):
+    """Hostile text in a show's title, an episode's title and notes, its transcript and its insights,
+    and a javascript: audio URL that an older install may have stored: all shown as inert text."""
+    from podsift.cli import feed_url
+    from podsift.deliver import compose
+    from podsift.rank import digest_for
+
+    recipient = seed(settings, embedder, password="s3cret", show_title=HOSTILE, audio_url="javascript:alert(1)")
+    with Store.open(settings.db_path) as store:
+        store.conn.execute("UPDATE episodes SET title = ?, description = ?", (HOSTILE, HOSTILE))
+        store.conn.execute("UPDATE insights SET text = text || ?, quote = quote || ?", (HOSTILE, HOSTILE))
+        segments = json.loads(store.conn.execute("SELECT segments FROM transcripts").fetchone()[0])
+        segments[3][3] += HOSTILE
+        store.conn.execute("UPDATE transcripts SET segments = ?", (json.dumps(segments),))
+        store.conn.execute("INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', 18, 1, ?)", (HOSTILE,))
+        items = digest_for(store, settings, recipient.id, date(2026, 11, 2), embedder)
+    assert items and HOSTILE in items[0].insight.text  # the hostile insight is in the digest
+
+    client = TestClient(create_app(settings))
+    log_in(client)
+    for path in ("/digest/2026-11-02", "/episode/1", "/feeds", "/topics", "/search?q=alert"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert_inert(page.text, path)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get("/digest/2026-11-02").text  # shown, as text
+
+    email = compose(settings, recipient, "2026-11-02", items, "<m@example.org>")
+    assert_inert(email.get_body(("html",)).get_content(), "email")
+    client.cookies.clear()
+    atom = client.get(feed_url(settings, recipient.id).replace(settings.base_url, "")).text
+    for content in etree.fromstring(atom.encode()).iter("{http://www.w3.org/2005/Atom}content"):
+        assert_inert(content.text, "atom")  # type="html": what a feed reader would render

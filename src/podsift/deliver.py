@@ -16,7 +16,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -52,16 +52,17 @@ class SmtpServer:
     port: int
     security: str  # plain | starttls | tls
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a log line or a traceback
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SmtpServer":
-        url = settings.smtp_url
-        parts = urlsplit(url)
+        parts = urlsplit(settings.smtp_url)
+        if parts.password is not None:  # said without echoing the URL, which holds the password
+            raise ConfigError("smtp_url holds a password: remove it from the URL and set PODSIFT_SMTP_PASSWORD instead")
         if parts.scheme not in SECURITY or not parts.hostname:
             raise ConfigError(
-                f"smtp_url {url!r} is not usable: give smtp://host:25, smtp+starttls://user@host:587 or "
-                "smtps://user@host:465 in PODSIFT_SMTP_URL or podsift.toml"
+                f"smtp_url {settings.smtp_url!r} is not usable: give smtp://host:25, smtp+starttls://user@host:587 "
+                "or smtps://user@host:465 in PODSIFT_SMTP_URL or podsift.toml"
             )
         security, port = SECURITY[parts.scheme]
         return cls(parts.hostname, parts.port or port, security, unquote(parts.username or ""), settings.smtp_password)

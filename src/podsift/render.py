@@ -61,8 +61,16 @@ def transcript_json(episode: Episode, transcript: Transcript) -> str:
 
 
 def listen_url(audio_url: str, start: float) -> str:
-    """The audio URL with a media fragment that starts playback at `start` seconds."""
-    return f"{audio_url}#t={int(start)}"
+    """The audio URL with a media fragment that starts playback at `start` seconds ("" unless http(s))."""
+    url = safe_url(audio_url)
+    return f"{url}#t={int(start)}" if url else ""
+
+
+def safe_url(url: str) -> str:
+    """`url` if it is http(s), else "": a link or player must never run javascript: or data:.
+
+    The feed parser already drops such URLs; this guards what an older install stored."""
+    return url if url.split(":", 1)[0].lower() in ("http", "https") and ":" in url else ""
 
 
 def _insight_doc(insight: StoredInsight) -> dict:

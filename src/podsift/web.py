@@ -30,7 +30,7 @@ from .embed import MiniLM
 from .errors import NotFound, ParseError
 from .parsers.opml import parse_opml, to_opml
 from .rank import digest_for, stored_digests, yesterday
-from .render import clock, digests_atom
+from .render import clock, digests_atom, listen_url, safe_url
 from .settings import Settings
 from .store import Store
 from .topics import Topic, topics
@@ -48,6 +48,8 @@ class App:
         self.templates = Environment(loader=FileSystemLoader(folder), autoescape=True)
         self.templates.globals["clock"] = clock
         self.templates.globals["highlight"] = highlight
+        self.templates.globals["listen_url"] = listen_url
+        self.templates.globals["safe_url"] = safe_url
         self.embedder = MiniLM()
         self.failures: dict[str, deque] = defaultdict(deque)
         self.lock = threading.Lock()
