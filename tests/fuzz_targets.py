@@ -5,6 +5,7 @@ ParseError that says what is wrong. Nothing else may escape. Shared by the Hypot
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from podsift.errors import ParseError
 from podsift.parsers.feed import parse_feed
@@ -19,7 +20,8 @@ def feed(data: bytes) -> None:
         assert str(exc)
         return
     for item in result.feed.items:
-        assert item.audio_url.startswith(("http://", "https://")), item.audio_url  # never javascript: or data:
+        audio = urlsplit(item.audio_url)
+        assert audio.scheme in ("http", "https") and audio.hostname, item.audio_url  # never javascript: or data:
         assert item.guid and isinstance(item.title, str)
         assert math.isfinite(item.duration) and item.duration >= 0
         assert all(link.url for link in item.transcripts)

@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree, html
 
@@ -351,10 +351,16 @@ def _url(base: str, url: str) -> str:
 
 
 def _http(url: str) -> str:
-    """`url` if it is http(s), with its scheme in lower case; "" for javascript:, data:, file: and
-    the like, which must never reach a link, a player or the fetcher."""
+    """`url` if it is http(s) with a host, its scheme in lower case; "" for javascript:, data:,
+    file:, "http:/no-host" and the like, which must never reach a link, a player or the fetcher."""
     scheme, colon, rest = url.partition(":")
-    return f"{scheme.lower()}:{rest}" if colon and scheme.lower() in ("http", "https") else ""
+    if not colon or scheme.lower() not in ("http", "https"):
+        return ""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return ""
+    return f"{scheme.lower()}:{rest}" if host else ""
 
 
 def _plain(markup: str) -> str:
