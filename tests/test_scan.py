@@ -11,8 +11,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 from conftest import rss
 
+from podsift.cli import main
 from podsift.net import Fetcher
 from podsift.pipeline import Context, scan
 from podsift.store import Store
@@ -343,3 +345,5 @@ def test_a_gone_feed_is_paused_at_once(settings, server, whisper):
     subscribe(settings, f"{server.url}/gone.xml")
     report = run_scan(settings, whisper)
     assert "moved or ended" in report.feeds[0].message and _show(settings).paused
+    listed = CliRunner().invoke(main, ["feeds"]).output
+    assert "paused" in listed and "gone.xml" in listed

@@ -100,6 +100,14 @@ def test_shows_add_import_export_remove(web):
     assert "https://b.example/feed" not in web.get("/feeds").text
 
 
+def test_a_paused_feed_is_shown_as_paused(web, settings):
+    with Store.open(settings.db_path) as store:
+        store.conn.execute("UPDATE shows SET paused = 1, error = 'HTTP 410: the show has moved or ended'")
+    log_in(web)
+    page = web.get("/feeds").text
+    assert "paused" in page and "the show has moved or ended" in page
+
+
 def test_login_is_rate_limited(web):
     for _ in range(5):
         assert log_in(web, "wrong").status_code == 401
