@@ -168,6 +168,7 @@ def test_html_transcript_parser_never_fails_uncleanly(data):
 FOUND = [
     ("feed", b'<rss><channel><item><enclosure url="http://[::1/a.mp3"/></item></channel></rss>'),  # atheris
     ("feed", b'<rss><channel><item><enclosure url="http:/no-host/a.mp3"/></item></channel></rss>'),  # atheris
+    ("feed", b'<rss xml:base="http://[term]/"><channel><item><enclosure url="a.mp3"/></item></channel></rss>'),
     ("feed", b"<rss><channel><item><enclosure url='https://a/1.mp3'/><itunes:duration>NaN</itunes:duration>"),
     ("json", b'{"segments":[{"startTime":"-1","body":null}]}'),  # Hypothesis: negative times, "None" as words
 ]

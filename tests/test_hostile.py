@@ -98,3 +98,10 @@ def test_a_harmless_internal_entity_still_parses():
         b'<enclosure url="https://e.example/a.mp3"/></item></channel></rss>'
     )
     assert parse_feed(doc, "https://e.example/feed").feed.title == "Cold Facts weekly"
+
+
+def test_a_redirect_to_something_that_is_not_a_url_fails_cleanly(settings, server):
+    server.status["/feed.xml"] = 301
+    server.headers["/feed.xml"] = {"Location": "http://a]b/feed.xml"}  # httpx takes it, urljoin does not
+    with Fetcher(settings) as fetcher, pytest.raises(FetchError, match="which is not a URL"):
+        fetcher.get(f"{server.url}/feed.xml", 1000)

@@ -259,7 +259,12 @@ class Fetcher:
             if not location:
                 raise FetchError(f"{current} redirects without a Location; tell the publisher")
             permanent = permanent and response.status_code in (301, 308)
-            current = urljoin(current, location)
+            try:
+                current = urljoin(current, location)
+            except ValueError:
+                raise FetchError(
+                    f"{current} redirects to {location!r}, which is not a URL; tell the publisher"
+                ) from None
         raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times; check the URL in a browser")
 
     def _read(self, response: httpx.Response, url: str, max_bytes: int, deadline: float):

@@ -54,7 +54,7 @@ def parse_feed(data: bytes, base_url: str = "") -> ParseResult:
     """Parse feed bytes; relative URLs resolve against `base_url` (where the bytes came from)."""
     root, warning = _parse_xml(data)
     if root.get(XML_BASE):
-        base_url = urljoin(base_url, root.get(XML_BASE).strip())
+        base_url = _url(base_url, root.get(XML_BASE)) or base_url
     kind = _key(root)
     if kind == "rss" or kind == "rdf":
         channel = _child(root, "channel")
