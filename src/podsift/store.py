@@ -369,51 +369,29 @@ class Store:
 
     def add_episode(self, show_id: int, item: FeedItem, state: str) -> int:
         stamp = now()
+        columns = ("show_id", "guid", *_ITEM_COLUMNS, "published_at", "duration", "soundbites", "persons", "state")
+        values = (
+            show_id,
+            item.guid,
+            *_item_values(item),
+            _iso(item.published),
+            item.duration,
+            json.dumps([asdict(b) for b in item.soundbites]),
+            json.dumps([asdict(p) for p in item.persons]),
+            state,
+        )
         return self.conn.execute(
-            "INSERT INTO episodes (show_id, guid, title, description, link, audio_url, audio_type, audio_bytes, "
-            "audio_integrity, published_at, duration, transcript_links, soundbites, persons, state, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                show_id,
-                item.guid,
-                item.title,
-                item.description,
-                item.link,
-                item.audio_url,
-                item.audio_type,
-                item.audio_bytes,
-                item.audio_integrity,
-                _iso(item.published),
-                item.duration,
-                _links_json(item.transcripts),
-                json.dumps([asdict(b) for b in item.soundbites]),
-                json.dumps([asdict(p) for p in item.persons]),
-                state,
-                stamp,
-                stamp,
-            ),
+            f"INSERT INTO episodes ({', '.join(columns)}, created_at, updated_at) "
+            f"VALUES ({', '.join('?' for _ in columns)}, ?, ?)",
+            (*values, stamp, stamp),
         ).lastrowid
 
     def refresh_episode(self, episode_id: int, item: FeedItem) -> None:
         """Take a re-published item's current details; its identity and state stay."""
         self.conn.execute(
-            "UPDATE episodes SET title = ?, description = ?, link = ?, audio_url = ?, audio_type = ?, "
-            "audio_bytes = ?, audio_integrity = ?, duration = CASE WHEN ? > 0 THEN ? ELSE duration END, "
-            "transcript_links = ?, updated_at = ? WHERE id = ?",
-            (
-                item.title,
-                item.description,
-                item.link,
-                item.audio_url,
-                item.audio_type,
-                item.audio_bytes,
-                item.audio_integrity,
-                item.duration,
-                item.duration,
-                _links_json(item.transcripts),
-                now(),
-                episode_id,
-            ),
+            f"UPDATE episodes SET {', '.join(f'{c} = ?' for c in _ITEM_COLUMNS)}, "
+            "duration = CASE WHEN ? > 0 THEN ? ELSE duration END, updated_at = ? WHERE id = ?",
+            (*_item_values(item), item.duration, item.duration, now(), episode_id),
         )
 
     def lookup_episode(self, ref: str) -> Episode:
@@ -689,6 +667,32 @@ class Store:
                     "INSERT INTO digest_items (digest_id, rank, insight_id, also_heard) VALUES (?, ?, ?, ?)",
                     (digest_id, rank, insight_id, json.dumps(also)),
                 )
+
+
+# The columns a feed item sets when first seen and again when re-published, in _item_values' order.
+_ITEM_COLUMNS = (
+    "title",
+    "description",
+    "link",
+    "audio_url",
+    "audio_type",
+    "audio_bytes",
+    "audio_integrity",
+    "transcript_links",
+)
+
+
+def _item_values(item: FeedItem) -> tuple:
+    return (
+        item.title,
+        item.description,
+        item.link,
+        item.audio_url,
+        item.audio_type,
+        item.audio_bytes,
+        item.audio_integrity,
+        _links_json(item.transcripts),
+    )
 
 
 _EPISODE_SQL = "SELECT e.*, s.title AS show_title FROM episodes e JOIN shows s ON s.id = e.show_id"
