@@ -13,8 +13,8 @@ import pytest
 from podsift.errors import ConfigError, PodsiftError
 from podsift.net import Fetcher
 from podsift.pipeline import Context
-from podsift.schedule import LOCK, Scheduler, daily_job, days_due, dead_holder, due_days
-from podsift.store import Store
+from podsift.schedule import LOCK, Scheduler, daily_job, days_due, due_days
+from podsift.store import Store, dead_holder
 
 
 def test_days_due_waits_for_the_delivery_time_and_catches_up_once():

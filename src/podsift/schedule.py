@@ -23,7 +23,7 @@ from .net import Fetcher
 from .pipeline import Context, deliver_day, retry_outbox, scan
 from .rank import day_bounds, zone
 from .settings import Settings
-from .store import Store, dead_holder, holder_name
+from .store import Store, holder_name
 from .transcribe import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
@@ -37,8 +37,7 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
 
     `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
-    dead = dead_holder(ctx.store.lock_holder(LOCK))
-    if not ctx.store.acquire(LOCK, holder, _iso(at + LEASE), _iso(at), dead):
+    if not ctx.store.acquire(LOCK, holder, _iso(at + LEASE), _iso(at)):
         raise PodsiftError(
             "another podsift process is running the daily job; it delivers this day too. Try again when it has finished"
         )

@@ -601,9 +601,10 @@ class Store:
 
     # -- the daily job ------------------------------------------------------------------------
 
-    def acquire(self, name: str, holder: str, until: str, at: str, dead: str = "") -> bool:
-        """Take the named lock until `until`, if it is free, expired at `at`, already ours, or held by
-        `dead` (a holder known to have died)."""
+    def acquire(self, name: str, holder: str, until: str, at: str) -> bool:
+        """Take the named lock until `until`, if it is free, expired at `at`, already ours, or held by a
+        process on this machine that has died (as a delivery's claim is)."""
+        dead = dead_holder(self.lock_holder(name))
         return bool(
             self.conn.execute(
                 "INSERT INTO locks (name, holder, until) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
