@@ -1,7 +1,8 @@
 """The whole scan in one screen: poll feeds -> publisher transcripts -> download audio while
-transcribing what has arrived -> extract insights; then, per recipient, the day's digest and its
-email (`deliver_day`; `schedule.daily_job` runs a day). Each step takes episodes in one state from the store and moves
-them to the next, so a crash or Ctrl-C anywhere resumes from the store on the next run.
+transcribing what has arrived, and extract insights from each transcript as it is stored; then, per
+recipient, the day's digest and its email (`deliver_day`; `schedule.daily_job` runs a day). Each
+step takes episodes in one state from the store and moves them to the next, so a crash or Ctrl-C
+anywhere resumes from the store on the next run.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -76,10 +78,9 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
         ctx.store.requeue(
             ("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts
         )
-        needs_audio = reuse_publisher_transcripts(ctx, report)
-        download_and_transcribe(ctx, needs_audio, report)
-        if ctx.extractor is not None:
-            extract_insights(ctx, report)
+        with extracting(ctx, report):
+            needs_audio = reuse_publisher_transcripts(ctx, report)
+            download_and_transcribe(ctx, needs_audio, report)
     finally:
         ctx.stop.set()  # tells download threads to give up when Ctrl-C or an error ends the scan
         report.wall_seconds = time.perf_counter() - started
@@ -192,17 +193,48 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
         ctx.reporter.note(f"{len(pending)} downloads wait for the next scan: {wait_reason}")
 
 
-def extract_insights(ctx: Context, report: ScanReport) -> None:
-    """Find and store the insights of every transcribed episode."""
-    episodes = ctx.store.episodes(states=("transcribed",), followed=True)
-    ctx.reporter.start("Insights", len(episodes))
-    for episode in episodes:
-        transcript = ctx.store.transcript(episode.id)
-        insights = ctx.extractor.extract(transcript, episode.title, episode.description)
-        ctx.store.save_insights(episode.id, insights)
-        report.extracted += 1
-        report.insights += len(insights)
-        ctx.reporter.advance("Insights")
+@contextmanager
+def extracting(ctx: Context, report: ScanReport):
+    """Extract insights in a thread of its own while the block transcribes. The store is the queue:
+    the thread takes every episode that reaches 'transcribed' until the block is over."""
+    if ctx.extractor is None:
+        yield
+        return
+    transcribing = threading.Event()
+    transcribing.set()
+    with ThreadPoolExecutor(1, thread_name_prefix="extract") as pool:
+        extraction = pool.submit(extract_insights, ctx, report, transcribing)
+        try:
+            yield
+        except BaseException:
+            ctx.stop.set()  # the thread stops after its current episode; the next scan does the rest
+            raise
+        finally:
+            transcribing.clear()
+        extraction.result()
+
+
+def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.Event | None = None) -> None:
+    """Find and store the insights of every transcribed episode, on a connection of its own; while
+    `transcribing` is set, keep watching for more."""
+    ctx.reporter.start("Insights", 0)
+    with Store.open(ctx.settings.db_path) as store:
+        while not ctx.stop.is_set():
+            last_look = transcribing is None or not transcribing.is_set()
+            episodes = store.episodes(states=("transcribed",), followed=True)
+            ctx.reporter.grow("Insights", len(episodes))
+            for episode in episodes:
+                if ctx.stop.is_set():
+                    return
+                insights = ctx.extractor.extract(store.transcript(episode.id), episode.title, episode.description)
+                store.save_insights(episode.id, insights)
+                report.extracted += 1
+                report.insights += len(insights)
+                ctx.reporter.advance("Insights")
+            if last_look:
+                return
+            if not episodes:
+                time.sleep(0.5)
 
 
 def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
