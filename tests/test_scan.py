@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import rss
 
 from podsift.cli import main
+from podsift.extract import Extractor
 from podsift.net import Fetcher
 from podsift.pipeline import Context, scan
 from podsift.store import Store
@@ -43,9 +44,9 @@ class Counting:
         return self.inner.transcribe(audio, progress)
 
 
-def run_scan(settings, transcriber, since=None):
+def run_scan(settings, transcriber, since=None, extractor=None):
     with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
-        return scan(Context(settings, store, fetcher, transcriber), since)
+        return scan(Context(settings, store, fetcher, transcriber, extractor), since)
 
 
 def subscribe(settings, *urls):
@@ -347,3 +348,29 @@ def test_a_gone_feed_is_paused_at_once(settings, server, whisper):
     assert "moved or ended" in report.feeds[0].message and _show(settings).paused
     listed = CliRunner().invoke(main, ["feeds"]).output
     assert "paused" in listed and "gone.xml" in listed
+
+
+class WaitsForInsights(Counting):
+    """Before transcribing the second episode, waits (up to 60 s) to see the first one's insights stored."""
+
+    def __init__(self, inner, settings):
+        super().__init__(inner)
+        self.settings, self.seen = settings, None
+
+    def transcribe(self, audio, progress=None):
+        if self.calls:
+            with Store.open(self.settings.db_path) as store:
+                deadline = time.monotonic() + 60
+                while self.seen is None and time.monotonic() < deadline:
+                    done = [e for e in store.episodes() if e.state == "extracted"]
+                    self.seen = done[0].guid if done else None
+                    time.sleep(0.1)
+        return super().transcribe(audio, progress)
+
+
+def test_insights_are_extracted_while_later_episodes_are_transcribed(settings, server, clips, whisper, embedder):
+    subscribe(settings, publish(server, clips))
+    transcriber = WaitsForInsights(whisper, settings)
+    report = run_scan(settings, transcriber, extractor=Extractor(embedder))
+    assert transcriber.seen, "the first episode's insights were not stored before the second was transcribed"
+    assert report.extracted == 2 and set(states(settings).values()) == {("extracted", None)}
