@@ -59,7 +59,7 @@ class TranscribeSettings:
     device: str = "cpu"  # "cuda" where a GPU is present
     compute_type: str = "int8"
     beam_size: int = 5
-    batch_size: int = 4  # chunks decoded together by one worker; 8 is no faster on 2 cores and costs memory
+    batch_size: int = 2  # chunks decoded together by each worker; more is no faster on 2 cores and costs memory
     workers: int = 0  # decoders running at once; 0: one per CPU core (at most 4), one on a GPU
     cpu_threads: int = 0  # threads per worker; 0: the cores shared out among the workers
     language: str = "en"
