@@ -125,29 +125,28 @@ class WhisperTranscriber:
         chunks of up to 30 s, pauses shortened); a chunk whose text loops yields nothing."""
         from faster_whisper import BatchedInferencePipeline
 
-        start, end = section
         segments, _ = BatchedInferencePipeline(self._load()).transcribe(
-            samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+            _clip(samples, section),
             language=language,
             batch_size=self.settings.batch_size,
             beam_size=self.settings.beam_size,
             word_timestamps=True,
         )
-        return [_word(w, start) for seg in segments if seg.compression_ratio <= LOOP_RATIO for w in seg.words or []]
+        kept = (w for seg in segments if seg.compression_ratio <= LOOP_RATIO for w in seg.words or [])
+        return [_word(w, section[0]) for w in kept]
 
     def _sequential(self, samples, span: Span, language: str) -> list[Segment]:
         """faster-whisper's sequential decoder on one span, with its temperature fallback."""
-        start, end = span
         s = self.settings
         segments, _ = self._load().transcribe(
-            samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)],
+            _clip(samples, span),
             language=language,
             beam_size=s.beam_size,
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
         )
-        return [_word(w, start) for seg in segments for w in seg.words or []]
+        return [_word(w, span[0]) for seg in segments for w in seg.words or []]
 
     def _decode(self, audio: Path):
         from faster_whisper.audio import decode_audio
@@ -269,7 +268,11 @@ def _add(gaps: list[list[float]], start: float, end: float) -> None:
         gaps.append([start, end])
 
 
-def _word(word, offset: float = 0.0) -> Segment:
+def _clip(samples, span: Span):
+    return samples[int(span[0] * SAMPLE_RATE) : int(span[1] * SAMPLE_RATE)]
+
+
+def _word(word, offset: float) -> Segment:
     return Segment(float(word.start) + offset, float(word.end) + offset, word.word)
 
 
