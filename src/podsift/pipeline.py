@@ -214,13 +214,13 @@ def extracting(ctx: Context, report: ScanReport):
         extraction.result()
 
 
-def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.Event | None = None) -> None:
+def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.Event) -> None:
     """Find and store the insights of every transcribed episode, on a connection of its own; while
     `transcribing` is set, keep watching for more."""
     ctx.reporter.start("Insights", 0)
     with Store.open(ctx.settings.db_path) as store:
         while not ctx.stop.is_set():
-            last_look = transcribing is None or not transcribing.is_set()
+            last_look = not transcribing.is_set()
             episodes = store.episodes(states=("transcribed",), followed=True)
             ctx.reporter.grow("Insights", len(episodes))
             for episode in episodes:
