@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import functools
 import html as html_entities
 import math
 import re
@@ -134,7 +135,11 @@ def _parser(encoding: str | None = None) -> etree.XMLParser:
 
 def _key(el) -> str:
     """'itunes:duration', 'podcast:transcript', 'title': namespace by meaning, not by prefix."""
-    tag = el.tag if isinstance(el.tag, str) else ""
+    return _tag_key(el.tag) if isinstance(el.tag, str) else ""
+
+
+@functools.lru_cache(maxsize=1024)  # a feed repeats a few dozen tags thousands of times
+def _tag_key(tag: str) -> str:
     if tag.startswith("{"):
         uri, local = tag[1:].split("}", 1)
         prefix = NAMESPACES.get(uri.lower().rstrip(), "?")
