@@ -7,7 +7,7 @@ import pytest
 from conftest import EPISODE, transcript
 
 from podsift.clean import clean_sentence, dangles, reader_text
-from podsift.extract import Extractor
+from podsift.extract import Extractor, Insight
 from podsift.models import FeedItem, StoredInsight
 from podsift.rank import choose, day_bounds, digest_for
 from podsift.store import Store
@@ -62,34 +62,37 @@ def insight(id, show, vector, score=0.8, text="x"):
 
 
 AXES = np.eye(8)
+NOTHING_SENT = np.zeros((0, 0), dtype=np.float32)
 
 
 def test_digest_caps_two_per_show_and_five_in_all():
     candidates = [insight(i, show=1 if i < 4 else i, vector=AXES[i], score=0.9 - i * 0.01) for i in range(8)]
-    items = choose(candidates, history=[])
+    items = choose(candidates, NOTHING_SENT)
     assert [i.insight.id for i in items] == [0, 1, 4, 5, 6]
 
 
 def test_same_idea_on_two_shows_is_one_item_naming_both():
-    items = choose([insight(1, 1, [1, 0.1, 0]), insight(2, 2, [1, 0, 0.1], score=0.7), insight(3, 3, [0, 0, 1])], [])
+    items = choose(
+        [insight(1, 1, [1, 0.1, 0]), insight(2, 2, [1, 0, 0.1], score=0.7), insight(3, 3, [0, 0, 1])], NOTHING_SENT
+    )
     assert [i.insight.id for i in items] == [1, 3]
     assert [a.id for a in items[0].also] == [2]
 
 
 def test_idea_sent_before_is_never_sent_again():
-    history = [insight(9, 5, [1, 0.05, 0])]
-    items = choose([insight(1, 1, [1, 0, 0]), insight(2, 2, [0, 1, 0], score=0.6)], history)
+    sent = np.stack([insight(9, 5, [1, 0.05, 0]).vector])
+    items = choose([insight(1, 1, [1, 0, 0]), insight(2, 2, [0, 1, 0], score=0.6)], sent)
     assert [i.insight.id for i in items] == [2]
 
 
 def test_quiet_day_gives_a_short_digest():
-    items = choose([insight(1, 1, AXES[0], score=0.9), insight(2, 2, AXES[1], score=0.3)], [])
+    items = choose([insight(1, 1, AXES[0], score=0.9), insight(2, 2, AXES[1], score=0.3)], NOTHING_SENT)
     assert [i.insight.id for i in items] == [1]
 
 
 def test_interests_lift_their_subjects():
     plain = [insight(1, 1, AXES[0], score=0.8), insight(2, 2, AXES[1], score=0.7)]
-    assert choose(plain, [], interests=np.array([AXES[1]], dtype=np.float32))[0].insight.id == 2
+    assert choose(plain, NOTHING_SENT, interests=np.array([AXES[1]], dtype=np.float32))[0].insight.id == 2
 
 
 def test_day_bounds_follow_the_time_zone():
@@ -121,6 +124,25 @@ def test_digest_is_built_once_and_later_days_skip_what_was_sent(settings, embedd
         assert all(float(i.insight.vector @ first[0].insight.vector) < 0.6 for i in second)
         rebuilt = digest_for(store, settings, me, date(2026, 11, 2), embedder, rebuild=True)
         assert [i.insight.id for i in rebuilt] == [i.insight.id for i in first]
+
+
+def test_sent_vectors_are_every_insight_earlier_digests_carried(settings):
+    with Store.open(settings.db_path) as store:
+        me, _ = store.add_recipient("me@example.org")
+        other, _ = store.add_recipient("other@example.org")
+        show, _ = store.subscribe(me.id, "https://a.example/feed")
+        item = FeedItem(guid="g", title="t", audio_url="https://a.example/1.mp3")
+        episode_id = store.add_episode(show.id, item, "transcribed")
+        vectors = AXES[:3].astype(np.float32)
+        store.save_insights(episode_id, [Insight("x", "x", 0, 1, 1.0, {}, v, rank) for rank, v in enumerate(vectors)])
+        first, heard_elsewhere, later = [i.id for i in store.insights(episode_ids=[episode_id])]
+        store.save_digest(me.id, "2026-11-02", [(first, [heard_elsewhere])])
+        store.save_digest(me.id, "2026-11-03", [(later, [])])
+
+        sent = store.sent_vectors(me.id, before_day="2026-11-03")
+        assert sorted(map(tuple, sent)) == sorted(map(tuple, vectors[:2]))
+        assert store.sent_vectors(me.id, before_day="2026-11-02").shape[0] == 0
+        assert store.sent_vectors(other.id, before_day="2026-12-01").shape[0] == 0
 
 
 def test_digest_and_insights_commands_print_the_benchmark_interface(settings, embedder):

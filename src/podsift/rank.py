@@ -67,10 +67,10 @@ def digest_for(
     recipient = store.recipient(recipient_id)
     bounds = day_bounds(day, recipient.timezone or settings.timezone)  # the day in the reader's own zone
     candidates = store.insights(published=bounds, recipient_id=recipient_id)
-    history = store.sent_insights(recipient_id, before_day=key)
+    sent = store.sent_vectors(recipient_id, before_day=key)
     wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
-    items = choose(candidates, history, interests, _voted(store, recipient_id))
+    items = choose(candidates, sent, interests, _voted(store, recipient_id))
     store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items])
     return items
 
@@ -85,14 +85,14 @@ def stored_digests(store: Store, recipient_id: int, limit: int = 30) -> list[tup
 
 def choose(
     candidates: list[StoredInsight],
-    history: list[StoredInsight],
+    sent: np.ndarray,
     interests: np.ndarray | None = None,
     voted: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[DigestItem]:
     """Pick the digest from scored candidates: novel, distinct, spread across shows, good enough.
 
-    `voted` is (liked vectors, disliked vectors): insights like the liked ones rise, like the disliked sink."""
-    sent = _matrix(history)
+    `sent` holds the vectors of insights sent before, one per row; `voted` is (liked vectors,
+    disliked vectors): insights like the liked ones rise, like the disliked sink."""
     ranked = sorted(
         ((_lifted(c, interests, voted), c) for c in candidates if c.vector is not None),
         key=lambda pair: pair[0],

@@ -553,15 +553,19 @@ class Store:
         rows = self.conn.execute(f"{_INSIGHT_SQL} {where} ORDER BY e.published_at, e.id, i.rank", args)
         return [_insight(r) for r in rows]
 
-    def sent_insights(self, recipient_id: int, before_day: str) -> list[StoredInsight]:
-        """Every insight a recipient's digests before `before_day` carried, duplicates heard elsewhere included."""
+    def sent_vectors(self, recipient_id: int, before_day: str) -> np.ndarray:
+        """The embedding of every insight a recipient's digests before `before_day` carried (duplicates
+        heard elsewhere included), one per row: all that ranking needs of a year of history."""
         rows = self.conn.execute(
-            "SELECT di.insight_id, di.also_heard FROM digest_items di JOIN digests d ON d.id = di.digest_id "
-            "WHERE d.recipient_id = ? AND d.day < ?",
+            "WITH sent(insight_id, also_heard) AS (SELECT di.insight_id, di.also_heard FROM digest_items di "
+            "  JOIN digests d ON d.id = di.digest_id WHERE d.recipient_id = ? AND d.day < ?), "
+            "ids(id) AS (SELECT insight_id FROM sent UNION ALL SELECT j.value FROM sent, json_each(sent.also_heard) j) "
+            "SELECT i.embedding FROM ids JOIN insights i ON i.id = ids.id WHERE i.embedding IS NOT NULL",
             (recipient_id, before_day),
         ).fetchall()
-        ids = [r[0] for r in rows] + [i for r in rows for i in json.loads(r[1])]
-        return self.insights_by_id(ids)
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1)
 
     def insights_by_id(self, ids: list[int]) -> list[StoredInsight]:
         """Insights in the order of `ids`; ids that no longer exist are left out."""
