@@ -12,11 +12,12 @@ import pytest
 from conftest import SENTENCES
 from faster_whisper.audio import decode_audio
 
+from podsift import transcribe
 from podsift.errors import TranscriptionError
 from podsift.models import Segment
+from podsift.pcm import SAMPLE_RATE, Pcm
 from podsift.settings import TranscribeSettings
 from podsift.transcribe import (
-    SAMPLE_RATE,
     merged,
     sections,
     speech_spans,
@@ -122,16 +123,41 @@ def test_every_sentence_starts_at_the_second_it_is_spoken(whisper, episode):
         assert segment.text.split()[-1].strip(".").lower() == sentence.split()[-1].strip(".").lower()
         assert abs(segment.start - start) < 0.5, (segment, start)
     assert seen == sorted(seen) and seen[-1] == pytest.approx(len(decode_audio(str(path))) / SAMPLE_RATE)
+    assert list(path.parent.iterdir()) == [path]  # the decoded samples are gone with the transcription
+
+
+def test_decoded_audio_is_read_back_span_by_span(episode, tmp_path):
+    path, _ = episode
+    reference = decode_audio(str(path))  # faster-whisper's decoder, all in memory
+    with Pcm.decode(path) as pcm:
+        assert pcm.seconds == pytest.approx(len(reference) / SAMPLE_RATE)
+        assert np.abs(pcm.clip((0, pcm.seconds)) - reference).max() < 1e-4
+        assert np.array_equal(pcm.clip((2.0, 2.5)), pcm.clip((0, pcm.seconds))[32000:40000])
+        assert len(pcm.clip((pcm.seconds - 1, pcm.seconds + 5))) == SAMPLE_RATE  # a span past the end stops there
+    assert not pcm.path.exists()
+
+
+def test_speech_found_window_by_window_is_the_speech_found_at_once(episode, monkeypatch):
+    path, starts = episode
+    with Pcm.decode(path) as pcm:
+        whole = speech_spans(pcm)
+        monkeypatch.setattr(transcribe, "VAD_WINDOW_S", 3.0)  # edges fall inside sentences
+        windowed = speech_spans(pcm)
+    assert len(whole) == 4 and [s for s, _ in whole] == pytest.approx(starts, abs=0.5)  # VAD pads speech
+    # No sentence is split at a window's edge and none is lost; an edge costs at most the VAD's padding.
+    assert len(windowed) == len(whole)
+    assert np.abs(np.array(windowed) - np.array(whole)).max() <= 0.4
+    assert all(any(s <= start + 0.1 <= e for s, e in windowed) for start in starts)
 
 
 def test_speech_the_first_pass_left_out_is_found_again(whisper, episode):
     path, starts = episode
-    samples = decode_audio(str(path))
-    words = whisper.words(samples, "en")
-    lost = [x for x in words if starts[1] - 0.5 <= x.start < starts[2] - 0.5]  # the honey sentence
-    assert said(lost) == said(SENTENCES[1])
-    kept = [x for x in words if x not in lost]
-    found = whisper.fill_gaps(samples, speech_spans(samples), kept, "en")
+    with Pcm.decode(path) as pcm:
+        words = whisper.words(pcm, "en")
+        lost = [x for x in words if starts[1] - 0.5 <= x.start < starts[2] - 0.5]  # the honey sentence
+        assert said(lost) == said(SENTENCES[1])
+        kept = [x for x in words if x not in lost]
+        found = whisper.fill_gaps(pcm, speech_spans(pcm), kept, "en")
     again = [x for x in found if x not in kept]
     assert len(set(said(again)) & set(said(SENTENCES[1]))) >= 6, again  # tiny.en mishears a word or two alone
     assert abs(again[0].start - starts[1]) < 0.75  # a clip's first word starts where the clip does
@@ -151,3 +177,4 @@ def test_a_file_that_is_not_audio_says_so(whisper, tmp_path):
     path.write_text("<html><body>Sorry, this episode has moved.</body></html>")
     with pytest.raises(TranscriptionError, match="cannot decode episode.mp3 .*not audio"):
         whisper.transcribe(path)
+    assert list(tmp_path.iterdir()) == [path]

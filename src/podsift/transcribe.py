@@ -12,7 +12,8 @@ faster-whisper in two passes:
    text repeats) is decoded again by faster-whisper's sequential decoder, which moves on from its
    own timestamps and falls back to sampling when the text loops.
 
-Word timestamps make every sentence start at the second its first word is spoken.
+Word timestamps make every sentence start at the second its first word is spoken. The audio is
+decoded once to a file (`pcm.py`) and read a span at a time, so memory does not grow with its length.
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ from typing import Protocol
 
 from .errors import TranscriptionError
 from .models import Segment, Transcript
+from .pcm import SAMPLE_RATE, Pcm
 from .sentences import sentences
 from .settings import TranscribeSettings
 
 Progress = Callable[[float], None]  # called with the seconds of audio done so far
 Span = tuple[float, float]  # start and end, in seconds
 
-SAMPLE_RATE = 16000
 CHUNK_S = 30.0  # whisper's window
+VAD_WINDOW_S = (
+    60.0  # VAD reads this much audio at a time: its memory grows with the window (+83 MB at 60 s, +340 at 600)
+)
 LOOP_RATIO = 2.4  # whisper's own limit on a text's gzip compression ratio: above it, the text repeats
 GAP_PAD_S = 0.3  # speech this close to a word counts as covered by it
 GAP_JOIN_S = 1.0  # uncovered stretches closer than this are one gap: the decoder needs the words around a pause
@@ -90,43 +94,42 @@ class WhisperTranscriber:
 
     def transcribe(self, audio: Path, progress: Progress | None = None) -> Transcript:
         """Transcribe one file; `progress` hears how many seconds of audio are done."""
-        samples = self._decode(audio)
-        try:
-            language = self.settings.language or self._load().detect_language(samples)[0]
-            words = self.words(samples, language, progress)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise TranscriptionError(f"cannot transcribe {audio.name} ({exc})") from None
+        with Pcm.decode(audio) as pcm:
+            try:
+                language = self.settings.language or self._load().detect_language(pcm.clip((0, CHUNK_S)))[0]
+                words = self.words(pcm, language, progress)
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise TranscriptionError(f"cannot transcribe {audio.name} ({exc})") from None
         segments = sentences([Segment(w.start, w.end, w.text.strip()) for w in whole_words(words)])
         return Transcript(segments, source="whisper", format="whisper", language=language, model=self.settings.model)
 
-    def words(self, samples, language: str, progress: Progress | None = None) -> list[Segment]:
-        """Every word of 16 kHz mono samples, in order: batched sections first, then the gaps they left.
+    def words(self, pcm: Pcm, language: str, progress: Progress | None = None) -> list[Segment]:
+        """Every word of decoded audio, in order: batched sections first, then the gaps they left.
 
         Words are whisper's: a word's text starts with the space that separates it from the last."""
-        speech = speech_spans(samples)
-        parts = sections(speech, self.settings.batch_size * CHUNK_S, len(samples) / SAMPLE_RATE, self.workers)
+        speech = speech_spans(pcm)
+        parts = sections(speech, self.settings.batch_size * CHUNK_S, pcm.seconds, self.workers)
         report = _Progress(progress)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="whisper") as pool:
-            done = pool.map(lambda part: report.after(part, self._batched(samples, part, language)), parts)
-            return self.fill_gaps(samples, speech, [w for words in done for w in words], language, pool)
+            done = pool.map(lambda part: report.after(part, self._batched(pcm, part, language)), parts)
+            return self.fill_gaps(pcm, speech, [w for words in done for w in words], language, pool)
 
-    def fill_gaps(self, samples, speech: list[Span], words: list[Segment], language: str, pool=None) -> list[Segment]:
+    def fill_gaps(self, pcm: Pcm, speech: list[Span], words: list[Segment], language: str, pool=None) -> list[Segment]:
         """`words` with the speech they leave uncovered decoded again, sequentially, and merged in.
 
         A word said to last longer than any word does covers nothing: it is decoded again too."""
-        end = len(samples) / SAMPLE_RATE
         trusted = [w for w in words if w.end - w.start <= MAX_WORD_S]
-        gaps = [(max(0.0, s - 0.2), min(end, e + 0.2)) for s, e in uncovered(speech, trusted)]
-        found = (pool.map if pool else map)(lambda gap: self._sequential(samples, gap, language), gaps)
+        gaps = [(max(0.0, s - 0.2), min(pcm.seconds, e + 0.2)) for s, e in uncovered(speech, trusted)]
+        found = (pool.map if pool else map)(lambda gap: self._sequential(pcm, gap, language), gaps)
         return merged(trusted, [w for ws in found for w in ws])
 
-    def _batched(self, samples, section: Span, language: str) -> list[Segment]:
+    def _batched(self, pcm: Pcm, section: Span, language: str) -> list[Segment]:
         """One section through faster-whisper's batched pipeline (its VAD packs the speech into
         chunks of up to 30 s, pauses shortened); a chunk whose text loops yields nothing."""
         from faster_whisper import BatchedInferencePipeline
 
         segments, _ = BatchedInferencePipeline(self._load()).transcribe(
-            _clip(samples, section),
+            pcm.clip(section),
             language=language,
             batch_size=self.settings.batch_size,
             beam_size=self.settings.beam_size,
@@ -135,11 +138,11 @@ class WhisperTranscriber:
         kept = (w for seg in segments if seg.compression_ratio <= LOOP_RATIO for w in seg.words or [])
         return [_word(w, section[0]) for w in kept]
 
-    def _sequential(self, samples, span: Span, language: str) -> list[Segment]:
+    def _sequential(self, pcm: Pcm, span: Span, language: str) -> list[Segment]:
         """faster-whisper's sequential decoder on one span, with its temperature fallback."""
         s = self.settings
         segments, _ = self._load().transcribe(
-            _clip(samples, span),
+            pcm.clip(span),
             language=language,
             beam_size=s.beam_size,
             word_timestamps=True,
@@ -147,16 +150,6 @@ class WhisperTranscriber:
             vad_filter=False,
         )
         return [_word(w, span[0]) for seg in segments for w in seg.words or []]
-
-    def _decode(self, audio: Path):
-        from faster_whisper.audio import decode_audio
-
-        try:
-            return decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
-        except Exception as exc:  # PyAV's errors share no base class podsift could name
-            raise TranscriptionError(
-                f"cannot decode {audio.name} ({exc}); the file is not audio podsift can read"
-            ) from None
 
     def _load(self):
         with self._lock:  # the first two workers both ask
@@ -198,12 +191,24 @@ def cap_malloc_arenas(count: int = 2) -> None:
     libc.mallopt(-8, count)  # -8 is M_ARENA_MAX in malloc.h
 
 
-def speech_spans(samples) -> list[Span]:
-    """Where 16 kHz samples hold speech, by Silero VAD with the settings of faster-whisper's batched pipeline."""
+def speech_spans(pcm: Pcm) -> list[Span]:
+    """Where decoded audio holds speech, by Silero VAD with the settings of faster-whisper's batched
+    pipeline, run VAD_WINDOW_S at a time so that memory does not grow with the episode. Speech that
+    runs across a window's edge is one span again when the two halves fit in a chunk."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     vad = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=160)
-    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(samples, vad)]
+    spans: list[Span] = []
+    for start in (n * VAD_WINDOW_S for n in range(math.ceil(pcm.seconds / VAD_WINDOW_S))):
+        found = [
+            (start + c["start"] / SAMPLE_RATE, start + c["end"] / SAMPLE_RATE)
+            for c in get_speech_timestamps(pcm.clip((start, start + VAD_WINDOW_S)), vad)
+        ]
+        if spans and found and spans[-1][1] >= start - 0.01 and found[0][0] <= start + 0.01:
+            if found[0][1] - spans[-1][0] <= CHUNK_S:
+                spans[-1] = (spans[-1][0], found.pop(0)[1])
+        spans += found
+    return spans
 
 
 def sections(speech: list[Span], size: float, duration: float, workers: int = 1) -> list[Span]:
@@ -266,10 +271,6 @@ def _add(gaps: list[list[float]], start: float, end: float) -> None:
         gaps[-1][1] = end
     else:
         gaps.append([start, end])
-
-
-def _clip(samples, span: Span):
-    return samples[int(span[0] * SAMPLE_RATE) : int(span[1] * SAMPLE_RATE)]
 
 
 def _word(word, offset: float) -> Segment:
