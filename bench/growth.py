@@ -1,7 +1,7 @@
 """Growth: a new day's scan and digest on an empty store and on one that holds a year of history.
 
-    python bench/growth.py [--episodes 10000] [--insights 50000] [--minutes 40] [--rounds 2]
-                           [--copies 1,5] [--work DIR] [--json out.json]
+    python bench/growth.py [--episodes 10000] [--insights 50000] [--minutes 40] [--rounds 4]
+                           [--copies 1,5,10] [--work DIR] [--json out.json]
 
 The new day is the dev corpus of the shared insight benchmark (14 episodes in 6 shows), published
 yesterday, each episode with a WebVTT transcript (its script, timed at a speaking pace), served on
@@ -61,8 +61,8 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10_000, help="history: earlier episodes in the grown store")
     parser.add_argument("--insights", type=int, default=50_000, help="history: insights in the grown store")
     parser.add_argument("--minutes", type=float, default=40, help="history: length of each earlier transcript")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--copies", default="1,5", help="sets of the day's shows for the memory runs")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--copies", default="1,5,10", help="sets of the day's shows for the memory runs")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--work", type=Path, help="keep the homes here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
