@@ -19,7 +19,7 @@ BYTES_PER_SAMPLE = 2
 
 class Pcm:
     """Decoded audio: `seconds` long, read with `clip((start, end))`. Use as a context manager to
-    delete the file; `Pcm.decode` makes one, `Pcm.of` writes samples already in memory."""
+    delete the file; `Pcm.decode` makes one."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -27,7 +27,7 @@ class Pcm:
 
     @classmethod
     def decode(cls, audio: Path) -> "Pcm":
-        """Decode any file PyAV (FFmpeg) reads into `<audio>.pcm`, frame by frame; damaged frames are skipped."""
+        """Decode any file PyAV (FFmpeg) reads into `<audio>.pcm`, a block at a time; damaged frames are skipped."""
         import av  # faster-whisper's own dependency, with FFmpeg inside its wheels
 
         out = audio.with_name(audio.name + ".pcm")
@@ -43,12 +43,6 @@ class Pcm:
                 f"cannot decode {audio.name} ({exc}); the file is not audio podsift can read"
             ) from None
         return cls(out)
-
-    @classmethod
-    def of(cls, samples: np.ndarray, path: Path) -> "Pcm":
-        """float32 samples in [-1, 1] written to `path`."""
-        (np.clip(samples, -1, 1) * 32767).astype("<i2").tofile(path)
-        return cls(path)
 
     def clip(self, span: tuple[float, float]) -> np.ndarray:
         """The samples of [start, end) seconds as float32, as whisper and the VAD take them."""

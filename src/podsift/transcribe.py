@@ -38,9 +38,8 @@ Progress = Callable[[float], None]  # called with the seconds of audio done so f
 Span = tuple[float, float]  # start and end, in seconds
 
 CHUNK_S = 30.0  # whisper's window
-VAD_WINDOW_S = (
-    60.0  # VAD reads this much audio at a time: its memory grows with the window (+83 MB at 60 s, +340 at 600)
-)
+# VAD reads this much audio at a time: its memory grows with what it is given (+83 MB at 60 s, +340 MB at 600 s).
+VAD_WINDOW_S = 60.0
 LOOP_RATIO = 2.4  # whisper's own limit on a text's gzip compression ratio: above it, the text repeats
 GAP_PAD_S = 0.3  # speech this close to a word counts as covered by it
 GAP_JOIN_S = 1.0  # uncovered stretches closer than this are one gap: the decoder needs the words around a pause
