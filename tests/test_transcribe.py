@@ -178,3 +178,11 @@ def test_a_file_that_is_not_audio_says_so(whisper, tmp_path):
     with pytest.raises(TranscriptionError, match="cannot decode episode.mp3 .*not audio"):
         whisper.transcribe(path)
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_no_room_for_the_decoded_audio_says_so_not_that_it_is_not_audio(whisper, episode, tmp_path):
+    path = tmp_path / "episode.wav"
+    path.write_bytes(episode[0].read_bytes())
+    (tmp_path / "episode.wav.pcm").mkdir()  # where the samples go cannot be written, as on a full disk
+    with pytest.raises(TranscriptionError, match="cannot write the decoded audio of episode.wav .*free some space"):
+        whisper.transcribe(path)

@@ -1,7 +1,7 @@
 """An episode's audio decoded once to 16 kHz mono 16-bit samples in a file beside it, read back one
 span at a time. Held in memory as float32, as faster-whisper's `decode_audio` returns it, a
 three-hour episode took 1.7 GB to decode and 2.4 GB once VAD ran over it (docs/performance.md);
-on disk it takes 115 kB a minute, and memory holds only the spans being decoded.
+on disk it takes 1.9 MB a minute, and memory holds only the spans being decoded.
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ class Pcm:
                     for resampled in resampler.resample(frame):
                         f.write(resampled.to_ndarray().tobytes())
         except Exception as exc:  # PyAV's errors share no base class podsift could name
-            out.unlink(missing_ok=True)
+            if out.is_file():
+                out.unlink()
+            if isinstance(exc, OSError) and not isinstance(exc, av.error.FFmpegError):
+                raise TranscriptionError(
+                    f"cannot write the decoded audio of {audio.name} to {out} ({exc.strerror or exc}); it needs "
+                    f"about {BYTES_PER_SAMPLE * SAMPLE_RATE * 60 / 1e6:.1f} MB a minute of audio: free some space "
+                    "there, then scan again"
+                ) from None
             raise TranscriptionError(
                 f"cannot decode {audio.name} ({exc}); the file is not audio podsift can read"
             ) from None
