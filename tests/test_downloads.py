@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import hashlib
 import http.server
+import shutil
 import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ import pytest
 from test_scan import publish, run_scan, states, subscribe
 
 from podsift.errors import FetchError
-from podsift.fetch import download_audio
+from podsift.fetch import download_audio, no_room
 from podsift.models import Episode
 from podsift.net import Fetcher
 from podsift.parsers.feed import parse_feed
@@ -124,6 +125,19 @@ def test_downloads_wait_when_the_disk_is_nearly_full(settings, server, clips, wh
     assert [state for state, _ in states(settings).values()] == ["new"]  # waiting, not failed
     assert server.hits("/show0.mp3") == 0
     assert run_scan(settings, whisper).transcribed == 1  # room again: it goes through
+
+
+def test_the_free_space_check_counts_the_samples_transcription_will_decode(settings):
+    settings.audio_dir.mkdir(parents=True)
+    free_mb = shutil.disk_usage(settings.audio_dir).free // 1_000_000
+    # Room for a 1 MB download with 100 MB to spare, but not for three hours of decoded samples (346 MB).
+    tight = dataclasses.replace(settings, audio=dataclasses.replace(settings.audio, min_free_mb=free_mb - 101))
+    long, short = (
+        Episode(1, 1, "g", "t", "https://x.example/a.mp3", "new", duration=seconds, audio_bytes=1_000_000)
+        for seconds in (3 * 3600, 60)
+    )
+    assert "decoded for transcription" in no_room(tight, long)
+    assert no_room(tight, short) == ""
 
 
 def test_no_more_than_per_host_requests_run_at_once_against_one_host(settings, server):

@@ -17,6 +17,7 @@ from .errors import FetchError, PodsiftError
 from .models import Episode, Transcript, TranscriptLink
 from .net import Fetcher
 from .parsers.transcript import FORMATS, format_of, parse_transcript
+from .pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
 from .sentences import split_segments
 from .settings import Settings
 
@@ -72,7 +73,8 @@ def cache_used(settings: Settings) -> int:
 
 def no_room(settings: Settings, episode: Episode, reserved: int = 0) -> str:
     """Why this episode's download must wait ("" when it may start): a full audio cache, or a disk
-    that would fall below its free-space reserve. Sizes are a guess when the feed gives none.
+    that would fall below its free-space reserve once the audio is in and decoded. Sizes are a
+    guess when the feed gives none.
 
     `reserved` is what downloads already running will add. An empty cache always takes the next
     file (disk allowing), so one episode larger than the cap still gets done."""
@@ -81,13 +83,18 @@ def no_room(settings: Settings, episode: Episode, reserved: int = 0) -> str:
     if used and used + need > settings.audio.cache_mb * 1_000_000:
         return "the audio cache is full ([audio] cache_mb)"
     settings.audio_dir.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(settings.audio_dir).free - reserved - need
+    free = shutil.disk_usage(settings.audio_dir).free - reserved - need - decoded_bytes(episode)
     if free < settings.audio.min_free_mb * 1_000_000:
         return (
-            f"the disk would have under {settings.audio.min_free_mb} MB free; free some space or lower "
-            "[audio] min_free_mb"
+            f"the disk would have under {settings.audio.min_free_mb} MB free once the audio is downloaded and "
+            "decoded for transcription; free some space or lower [audio] min_free_mb"
         )
     return ""
+
+
+def decoded_bytes(episode: Episode) -> int:
+    """What transcription writes beside the audio while it runs (`pcm.py`); an hour when the length is unknown."""
+    return int((episode.duration or 3600) * SAMPLE_RATE * BYTES_PER_SAMPLE)
 
 
 def expected_bytes(episode: Episode) -> int:
