@@ -17,7 +17,7 @@ from .errors import FetchError, PodsiftError
 from .models import Episode, Transcript, TranscriptLink
 from .net import Fetcher
 from .parsers.transcript import FORMATS, format_of, parse_transcript
-from .pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
+from .pcm import BYTES_PER_SECOND
 from .sentences import split_segments
 from .settings import Settings
 
@@ -94,7 +94,7 @@ def no_room(settings: Settings, episode: Episode, reserved: int = 0) -> str:
 
 def decoded_bytes(episode: Episode) -> int:
     """What transcription writes beside the audio while it runs (`pcm.py`); an hour when the length is unknown."""
-    return int((episode.duration or 3600) * SAMPLE_RATE * BYTES_PER_SAMPLE)
+    return int((episode.duration or 3600) * BYTES_PER_SECOND)
 
 
 def expected_bytes(episode: Episode) -> int:

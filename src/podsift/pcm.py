@@ -15,6 +15,7 @@ from .errors import TranscriptionError
 
 SAMPLE_RATE = 16_000
 BYTES_PER_SAMPLE = 2
+BYTES_PER_SECOND = SAMPLE_RATE * BYTES_PER_SAMPLE  # what an episode's decoded samples take on disk
 
 
 class Pcm:
@@ -23,7 +24,7 @@ class Pcm:
 
     def __init__(self, path: Path):
         self.path = path
-        self.seconds = path.stat().st_size / BYTES_PER_SAMPLE / SAMPLE_RATE
+        self.seconds = path.stat().st_size / BYTES_PER_SECOND
 
     @classmethod
     def decode(cls, audio: Path) -> "Pcm":
@@ -43,7 +44,7 @@ class Pcm:
             if isinstance(exc, OSError) and not isinstance(exc, av.error.FFmpegError):
                 raise TranscriptionError(
                     f"cannot write the decoded audio of {audio.name} to {out} ({exc.strerror or exc}); it needs "
-                    f"about {BYTES_PER_SAMPLE * SAMPLE_RATE * 60 / 1e6:.1f} MB a minute of audio: free some space "
+                    f"about {BYTES_PER_SECOND * 60 / 1e6:.1f} MB a minute of audio: free some space "
                     "there, then scan again"
                 ) from None
             raise TranscriptionError(
