@@ -74,7 +74,7 @@ def test_bad_config_names_the_fix(home):
     home.mkdir(parents=True)
     (home / "podsift.toml").write_text("[transcribe]\nbeam_size = 'wide'\n")
     result = run("feeds", ok=False)
-    assert result.exit_code == 1 and "beam_size" in result.output and "must be int" in result.output
+    assert result.exit_code == 1 and "beam_size" in result.output and "must be a whole number" in result.output
 
 
 def test_scan_and_transcript_formats(server, clips, monkeypatch):
@@ -138,3 +138,17 @@ def test_a_misspelt_time_zone_names_the_fix(home):
     (home / "podsift.toml").write_text('timezone = "Europe/Pariss"\n')
     result = run("digest", ok=False)
     assert result.exit_code == 1 and "unknown time zone 'Europe/Pariss'" in result.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["outbox", "--date", "notadate"], "'notadate' does not match the format '%Y-%m-%d'"),
+        (["episodes", "--state", "bogus"], "'bogus' is not one of 'skipped', 'new', 'downloaded'"),
+        (["atom", "--days", "-5"], "-5 is not in the range x>=1"),
+        (["atom", "--days", "0"], "0 is not in the range x>=1"),
+    ],
+)
+def test_arguments_out_of_range_are_refused_with_the_valid_form(args, message):
+    result = run(*args, ok=False)
+    assert result.exit_code == 2 and message in result.output, result.output

