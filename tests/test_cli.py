@@ -152,3 +152,31 @@ def test_a_misspelt_time_zone_names_the_fix(home):
 def test_arguments_out_of_range_are_refused_with_the_valid_form(args, message):
     result = run(*args, ok=False)
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+MALFORMED_URLS = [
+    "http://[::1",
+    "http://[::1]:99999/feed",
+    "https://exa mple.com/\nfeed",
+    "http://:80/feed",
+    "http:///",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+def test_a_malformed_feed_url_is_refused_and_nothing_is_stored(url, home):
+    result = run("subscribe", "https://good.example.com/feed.xml", url, ok=False)
+    assert result.exit_code == 1 and "is not a valid feed address" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert "good.example.com" not in run("feeds").output  # the command stored nothing, not even the good URL
+
+
+def test_an_opml_import_skips_outlines_whose_url_is_malformed(tmp_path):
+    outlines = "".join(f'<outline text="bad" xmlUrl="{url}"/>' for url in ("http://[::1", "http://[::1]:99999/x"))
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        f'<opml version="2.0"><body>{outlines}<outline text="ok" xmlUrl="https://ok.example/rss"/></body></opml>'
+    )
+    assert "Subscribed to 1 new feed(s)" in run("subscribe", str(opml)).output
+    listing = run("feeds").output
+    assert "https://ok.example/rss" in listing and "[::1" not in listing

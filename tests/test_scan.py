@@ -374,3 +374,18 @@ def test_insights_are_extracted_while_later_episodes_are_transcribed(settings, s
     report = run_scan(settings, transcriber, extractor=Extractor(embedder))
     assert transcriber.seen, "the first episode's insights were not stored before the second was transcribed"
     assert report.extracted == 2 and set(states(settings).values()) == {("extracted", None)}
+
+
+def test_a_malformed_url_stored_by_an_older_install_fails_that_feed_alone(settings, server, clips, whisper):
+    good = publish(server, clips, count=1)
+    subscribe(settings, good)
+    with Store.open(settings.db_path) as store:  # as `podsift subscribe` stored them before it checked URLs
+        for url in ("http://[::1", "http://[::1]:99999/feed"):
+            show = store.conn.execute("INSERT INTO shows (feed_url, created_at) VALUES (?, 'x')", (url,)).lastrowid
+            store.conn.execute("INSERT INTO subscriptions VALUES (1, ?, 'x')", (show,))
+    report = run_scan(settings, whisper)
+    outcomes = {f.show.feed_url: (f.outcome, f.message) for f in report.feeds}
+    assert outcomes[good][0] == "updated" and report.transcribed == 1
+    for url in ("http://[::1", "http://[::1]:99999/feed"):
+        outcome, message = outcomes[url]
+        assert outcome == "failed" and "is not a valid feed address" in message and "unsubscribe" in message, message

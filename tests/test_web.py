@@ -279,3 +279,15 @@ def test_third_party_text_never_becomes_markup_in_the_web_app_email_or_atom(sett
     atom = client.get(feed_url(settings, recipient.id).replace(settings.base_url, "")).text
     for content in etree.fromstring(atom.encode()).iter("{http://www.w3.org/2005/Atom}content"):
         assert_inert(content.text, "atom")  # type="html": what a feed reader would render
+
+
+def test_a_malformed_feed_url_is_refused_by_the_form_and_the_opml_import(web, settings):
+    log_in(web)
+    token = csrf(web.get("/feeds").text)
+    page = web.post("/feeds/add", data={"url": "http://[::1", "csrf": token})
+    assert page.status_code == 200 and "is not a valid feed address" in page.text
+    opml = b'<opml version="2.0"><body><outline text="bad" xmlUrl="http://[::1]:99999/x"/></body></opml>'
+    imported = web.post("/feeds/import", data={"csrf": token}, files={"opml": ("subs.opml", opml, "text/xml")})
+    assert "Imported 0 new show(s) of 0" in imported.text
+    with Store.open(settings.db_path) as store:
+        assert [s.feed_url for s in store.shows()] == ["https://a.example/feed"]

@@ -21,6 +21,7 @@ from .errors import ConfigError, PodsiftError
 from .extract import Extractor
 from .net import Fetcher
 from .parsers.opml import parse_opml, to_opml
+from .parsers.url import feed_address
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
 from .rank import digest_for, stored_digests, yesterday
@@ -105,8 +106,8 @@ def subscribe(sources):
 def _feeds_from(sources) -> list[tuple[str, str]]:
     feeds, seen = [], set()
     for source in sources:
-        if source.startswith(("http://", "https://")):
-            found = [("", source)]
+        if source.lower().startswith(("http:", "https:")):
+            found = [("", feed_address(source))]
         elif Path(source).is_file():
             try:
                 found = parse_opml(Path(source).read_bytes())

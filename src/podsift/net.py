@@ -33,6 +33,7 @@ import httpx
 
 from . import __version__
 from .errors import FetchError, HTTPStatusError
+from .parsers.url import http_url
 from .settings import Settings
 
 USER_AGENT = f"podsift/{__version__} (self-hosted podcast digest; +https://pypi.org/project/podsift/)"
@@ -295,10 +296,9 @@ class Fetcher:
 
     def _check(self, url: str) -> str:
         """The URL's host, once the URL is known to be http(s); addresses are checked on connecting."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"{url!r} is not an http or https URL; podsift fetches only those")
-        return parts.hostname
+        if not http_url(url):
+            raise FetchError(f"{url!r} is not an http or https URL with a valid host; podsift fetches only those")
+        return urlsplit(url).hostname
 
     def _host_slot(self, host: str) -> threading.Semaphore:
         with self._lock:

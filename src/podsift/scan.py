@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .errors import HTTPStatusError, PodsiftError
+from .errors import HTTPStatusError, ParseError, PodsiftError
 from .models import Feed, FeedItem, Show
 from .net import Fetcher, Response
 from .parsers.feed import parse_feed
+from .parsers.url import feed_address
 from .settings import Settings
 from .store import Store
 
@@ -32,6 +33,10 @@ class FeedResult:
 
 def fetch_feed(fetcher: Fetcher, show: Show, settings: Settings) -> Response:
     """Conditional GET of a feed: a 304 comes back with no body and costs no parsing."""
+    try:
+        feed_address(show.feed_url)  # an older install stored URLs unchecked
+    except ParseError as exc:
+        raise ParseError(f"{exc}; unsubscribe it and subscribe to the show's right address") from None
     try:
         return fetcher.get(show.feed_url, settings.fetch.max_feed_mb * 1_000_000, show.etag, show.last_modified)
     except HTTPStatusError as exc:

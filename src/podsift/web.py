@@ -29,6 +29,7 @@ from starlette.routing import Route
 from .embed import MiniLM
 from .errors import NotFound, ParseError
 from .parsers.opml import parse_opml, to_opml
+from .parsers.url import feed_address
 from .rank import digest_for, stored_digests, yesterday
 from .render import clock, digests_atom, listen_url, safe_url
 from .settings import Settings
@@ -180,9 +181,10 @@ def create_app(settings: Settings) -> Starlette:
         return app.page(request, "feeds.html", shows=shows, message=message)
 
     async def add_feed(request: Request, form):
-        url = str(form.get("url", "")).strip()
-        if not url.startswith(("http://", "https://")):
-            return await feeds(request, "Give the feed's http(s) address.")
+        try:
+            url = feed_address(str(form.get("url", "")))
+        except ParseError as exc:
+            return await feeds(request, str(exc))
         with app.store() as store:
             store.subscribe(request.session["uid"], url)
         return await feeds(request, f"Subscribed to {url}; its episodes arrive with the next scan.")

@@ -17,12 +17,13 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from lxml import etree, html
 
 from ..errors import ParseError
 from ..models import Feed, FeedItem, Person, Soundbite, TranscriptLink
+from .url import http_url
 
 NAMESPACES = {
     "http://www.itunes.com/dtds/podcast-1.0.dtd": "itunes",
@@ -172,7 +173,7 @@ def _rss_feed(channel, root, base: str) -> Feed:
     image = _child(channel, "itunes:image")
     feed = Feed(
         title=_text(channel, "title", "itunes:title") or base,
-        link=_http(_url(base, _text(channel, "link"))),
+        link=http_url(_url(base, _text(channel, "link"))),
         description=_plain(_text(channel, "description", "itunes:summary", "itunes:subtitle")),
         author=_text(channel, "itunes:author", "managingEditor", "author"),
         image=_url(base, image.get("href", "") if image is not None else _image_url(channel)),
@@ -210,7 +211,7 @@ def _rss_item(el, base: str) -> FeedItem | None:
         published=parse_date(_text(el, "pubDate", "?:date", "dc:date")),
         duration=parse_duration(_text(el, "itunes:duration")),
         description=_plain(_text(el, "content:encoded", "description", "itunes:summary")),
-        link=_http(_url(base, _text(el, "link"))) or _permalink(el, guid, base),
+        link=http_url(_url(base, _text(el, "link"))) or _permalink(el, guid, base),
         transcripts=_transcripts(el, base),
         soundbites=_soundbites(el),
         persons=_persons(el),
@@ -222,7 +223,7 @@ def _permalink(el, guid: str, base: str) -> str:
     tag = _child(el, "guid")
     if not guid or (tag is not None and tag.get("isPermaLink", "true").strip().lower() == "false"):
         return ""
-    return _http(_url(base, guid))
+    return http_url(_url(base, guid))
 
 
 def _file_stem(url: str) -> str:
@@ -233,7 +234,7 @@ def _enclosure(el, base: str) -> tuple[str, str, int]:
     found = [(c.get("url", ""), c.get("type", ""), c.get("length", "")) for c in _children(el, "enclosure")]
     found += [(c.get("url", ""), c.get("type", ""), c.get("fileSize", "")) for c in _media_contents(el)]
     # Only http(s): the audio URL ends up in links and players, where javascript: or data: must not.
-    found = [(_http(_url(base, u)), t.strip().lower(), s) for u, t, s in found]
+    found = [(http_url(_url(base, u)), t.strip().lower(), s) for u, t, s in found]
     found = [f for f in found if f[0]]
     if not found:
         return "", "", -1
@@ -267,7 +268,7 @@ def _media_contents(el):
 def _transcripts(el, base: str) -> list[TranscriptLink]:
     links = []
     for tag in _children(el, "podcast:transcript"):
-        url = _http(_url(base, tag.get("url", "")))
+        url = http_url(_url(base, tag.get("url", "")))
         if url:
             links.append(
                 TranscriptLink(
@@ -301,7 +302,7 @@ def _persons(el) -> list[Person]:
 def _atom_feed(root, base: str) -> Feed:
     feed = Feed(
         title=_text(root, "atom:title") or base,
-        link=_http(_url(base, _atom_link(root, "alternate"))),
+        link=http_url(_url(base, _atom_link(root, "alternate"))),
         description=_plain(_text(root, "atom:subtitle", "atom:tagline")),
         author=_atom_author(root),
         image=_url(base, _text(root, "atom:logo", "atom:icon")),
@@ -324,7 +325,7 @@ def _atom_link(el, rel: str) -> str:
 
 def _atom_entry(el, base: str) -> FeedItem | None:
     links = [
-        (k, _http(_url(base, k.get("href", "")))) for k in _children(el, "atom:link") if k.get("rel") == "enclosure"
+        (k, http_url(_url(base, k.get("href", "")))) for k in _children(el, "atom:link") if k.get("rel") == "enclosure"
     ]
     links = [(k, url) for k, url in links if url]  # only http(s), as for RSS
     if not links:
@@ -339,7 +340,7 @@ def _atom_entry(el, base: str) -> FeedItem | None:
         published=parse_date(_text(el, "atom:published", "atom:updated", "atom:issued", "atom:modified")),
         duration=parse_duration(_text(el, "itunes:duration")),
         description=_plain(_text(el, "atom:content", "atom:summary")),
-        link=_http(_url(base, _atom_link(el, "alternate"))),
+        link=http_url(_url(base, _atom_link(el, "alternate"))),
         transcripts=_transcripts(el, base),
         soundbites=_soundbites(el),
         persons=_persons(el),
@@ -353,19 +354,6 @@ def _url(base: str, url: str) -> str:
         return urljoin(base, url) if url and base else url
     except ValueError:
         return ""
-
-
-def _http(url: str) -> str:
-    """`url` if it is http(s) with a host, its scheme in lower case; "" for javascript:, data:,
-    file:, "http:/no-host" and the like, which must never reach a link, a player or the fetcher."""
-    scheme, colon, rest = url.partition(":")
-    if not colon or scheme.lower() not in ("http", "https"):
-        return ""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return ""
-    return f"{scheme.lower()}:{rest}" if host else ""
 
 
 def _plain(markup: str) -> str:

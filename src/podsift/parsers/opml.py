@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from ..errors import ParseError
+from .url import http_url
 
 
 def parse_opml(data: bytes) -> list[tuple[str, str]]:
@@ -23,8 +24,8 @@ def parse_opml(data: bytes) -> list[tuple[str, str]]:
         )
     seen, feeds = set(), []
     for outline in root.iter("outline"):
-        url = (outline.get("xmlUrl") or outline.get("xmlurl") or outline.get("url") or "").strip()
-        if not url.startswith(("http://", "https://")) or url in seen:
+        url = http_url(outline.get("xmlUrl") or outline.get("xmlurl") or outline.get("url") or "")
+        if not url or url in seen:  # a malformed or non-http address is no feed
             continue
         seen.add(url)
         feeds.append(((outline.get("title") or outline.get("text") or "").strip(), url))
