@@ -24,9 +24,9 @@ from rich.console import Console
 
 from .cli import _store, print_report, run_scan
 from .embed import MiniLM
-from .rank import digest_for, zone
+from .rank import digest_for
 from .render import digest_text, transcript_text
-from .settings import load_settings
+from .settings import load_settings, zone
 
 TITLE = "Pocket Science (podsift demo)"
 
