@@ -300,6 +300,17 @@ EPISODE = [
 ]
 
 
+# A publisher's WebVTT transcript: two speaker cues, the second sentence split across them.
+VTT = b"""WEBVTT
+
+00:00:00.000 --> 00:00:04.000
+<v Ada>Glass is not a slow liquid. Old windows are thicker at the bottom
+
+00:00:04.000 --> 00:00:07.500
+<v Ada>because of how they were made, not because they flowed.
+"""
+
+
 def transcript(sentences, seconds=6.0) -> Transcript:
     """Sentences spoken one every `seconds`."""
     return Transcript([Segment(i * seconds, (i + 1) * seconds - 0.5, s) for i, s in enumerate(sentences)])

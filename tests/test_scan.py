@@ -12,22 +12,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from conftest import rss
+from conftest import VTT, rss
 
 from podsift.cli import main
 from podsift.extract import Extractor
 from podsift.net import Fetcher
 from podsift.pipeline import Context, scan
 from podsift.store import Store
-
-VTT = b"""WEBVTT
-
-00:00:00.000 --> 00:00:04.000
-<v Ada>Glass is not a slow liquid. Old windows are thicker at the bottom
-
-00:00:04.000 --> 00:00:07.500
-<v Ada>because of how they were made, not because they flowed.
-"""
 
 
 class Counting:

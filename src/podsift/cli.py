@@ -224,6 +224,8 @@ def print_report(report: ScanReport) -> None:
     table.add_row("episodes failed", str(len(report.failures)))
     if report.deferred:
         table.add_row("downloads deferred (no room)", str(report.deferred))
+    if report.waited_for:
+        table.add_row("waited for", ", ".join(sorted(report.waited_for)) + " (another podsift at work)")
     table.add_row("episodes with insights found", str(report.extracted))
     table.add_row("insights found", str(report.insights))
     table.add_row("audio transcribed", clock(report.audio_seconds))

@@ -7,12 +7,13 @@ anywhere resumes from the store on the next run.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from .deliver import SmtpServer, deliver_email
@@ -26,10 +27,13 @@ from .progress import Reporter
 from .rank import digest_for
 from .scan import FeedResult, apply_feed, due, fetch_feed, record_failure
 from .settings import Settings
-from .store import Store
+from .store import Store, holder_name
 from .transcribe import Transcriber
 
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+CLAIM_LEASE = timedelta(minutes=5)  # another machine takes over an episode this long after its holder stops renewing
+CLAIM_RENEW = timedelta(minutes=1)
+OTHERS_POLL = 2.0  # seconds between looks at another process's progress
 
 
 @dataclass
@@ -43,6 +47,7 @@ class ScanReport:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
     extracted: int = 0  # episodes whose insights were extracted
     insights: int = 0
+    waited_for: set[str] = field(default_factory=set)  # other processes whose claimed episodes this scan awaited
     audio_seconds: float = 0.0  # audio transcribed by speech-to-text
     transcribe_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -68,19 +73,30 @@ class Context:
     extractor: Extractor | None = None  # None: stop at transcripts
     reporter: Reporter = field(default_factory=Reporter)
     stop: threading.Event = field(default_factory=threading.Event)
+    holder: str = field(default_factory=holder_name)  # whose claims this scan's work is under
+
+    def claim(self, episode: Episode, *states: str) -> bool:
+        """Take `episode` for this scan, if it is still in one of `states` and no live process has it."""
+        at = datetime.now(timezone.utc)
+        return self.store.claim(episode.id, states, self.holder, _iso(at + CLAIM_LEASE), _iso(at))
 
 
 def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
-    """Poll every followed feed, then bring every queued episode to 'transcribed'."""
+    """Poll every followed feed, then bring every queued episode to 'transcribed' (and 'extracted'
+    with an extractor). Another scan at work on some episodes is waited for, so that when this
+    returns, every queued episode is done, by this scan or another."""
     started, report = time.perf_counter(), ScanReport()
     try:
         report.feeds = poll_feeds(ctx, since)
         ctx.store.requeue(
             ("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts
         )
-        with extracting(ctx, report):
-            needs_audio = reuse_publisher_transcripts(ctx, report)
-            download_and_transcribe(ctx, needs_audio, report)
+        with holding_claims(ctx), extracting(ctx, report):
+            while True:
+                needs_audio = reuse_publisher_transcripts(ctx, report)
+                download_and_transcribe(ctx, needs_audio, report)
+                if not wait_for_others(ctx, report):
+                    break
     finally:
         ctx.stop.set()  # tells download threads to give up when Ctrl-C or an error ends the scan
         report.wall_seconds = time.perf_counter() - started
@@ -141,10 +157,11 @@ def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
 
 
 def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episode]:
-    """Store the publisher's transcript of every queued episode that has one; return the rest."""
-    queued = ctx.store.episodes(states=("new",), followed=True)
+    """Store the publisher's transcript of every queued episode that has one; return the rest,
+    unclaimed: the download claims each as it starts."""
+    queued = ctx.store.claimable(("new",), _iso(datetime.now(timezone.utc)))
     language = ctx.settings.transcribe.language
-    with_links = [e for e in queued if best_transcript_links(e.transcript_links, language)]
+    with_links = [e for e in queued if best_transcript_links(e.transcript_links, language) and ctx.claim(e, "new")]
     needs_audio = [e for e in queued if not best_transcript_links(e.transcript_links, language)]
     if not with_links:
         return needs_audio
@@ -159,6 +176,7 @@ def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episod
                 report.reused += 1
             except PodsiftError as exc:
                 ctx.reporter.note(f"{episode.title}: publisher transcript unusable ({exc}); transcribing the audio")
+                ctx.store.release_claims(ctx.holder, episode.id)
                 needs_audio.append(episode)
             ctx.reporter.advance("Transcripts")
     return needs_audio
@@ -194,6 +212,41 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
 
 
 @contextmanager
+def holding_claims(ctx: Context):
+    """Renew this scan's claims from a thread of its own while the block works, and end them all
+    when it is over, however it ends: what is left unfinished is free for the next scan."""
+    done = threading.Event()
+
+    def renew() -> None:
+        with Store.open(ctx.settings.db_path) as store:
+            while not done.wait(CLAIM_RENEW.total_seconds()):
+                store.renew_claims(ctx.holder, _iso(datetime.now(timezone.utc) + CLAIM_LEASE))
+
+    renewer = threading.Thread(target=renew, name="claims", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+        ctx.store.release_claims(ctx.holder)
+
+
+def wait_for_others(ctx: Context, report: ScanReport) -> bool:
+    """While another live process works on queued episodes, wait a moment and say so (True: look
+    again, for what it frees or leaves behind); False once nobody else is at work."""
+    others = ctx.store.others_at_work(ctx.holder, _iso(datetime.now(timezone.utc)))
+    if not others or ctx.stop.is_set():
+        return False
+    for holder, count in others.items():
+        if holder not in report.waited_for:
+            ctx.reporter.note(f"another podsift process ({holder}) is at work on {count} episode(s); waiting for it")
+            report.waited_for.add(holder)
+    ctx.stop.wait(OTHERS_POLL)
+    return True
+
+
+@contextmanager
 def extracting(ctx: Context, report: ScanReport):
     """Extract insights in a thread of its own while the block transcribes. The store is the queue:
     the thread takes every episode that reaches 'transcribed' until the block is over."""
@@ -219,17 +272,19 @@ def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.E
     `transcribing` is set, keep watching for more."""
     ctx.reporter.start("Insights", 0)
     with Store.open(ctx.settings.db_path) as store:
+        mine = dataclasses.replace(ctx, store=store)  # claims made on this thread's own connection
         while not ctx.stop.is_set():
             last_look = not transcribing.is_set()
-            episodes = store.episodes(states=("transcribed",), followed=True)
+            episodes = store.claimable(("transcribed",), _iso(datetime.now(timezone.utc)))
             ctx.reporter.grow("Insights", len(episodes))
             for episode in episodes:
                 if ctx.stop.is_set():
                     return
-                insights = ctx.extractor.extract(store.transcript(episode.id), episode.title, episode.description)
-                store.save_insights(episode.id, insights)
-                report.extracted += 1
-                report.insights += len(insights)
+                if mine.claim(episode, "transcribed"):
+                    insights = ctx.extractor.extract(store.transcript(episode.id), episode.title, episode.description)
+                    store.save_insights(episode.id, insights)
+                    report.extracted += 1
+                    report.insights += len(insights)
                 ctx.reporter.advance("Insights")
             if last_look:
                 return
@@ -238,14 +293,16 @@ def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.E
 
 
 def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
-    """Audio an earlier, interrupted scan downloaded but did not transcribe."""
+    """Audio an earlier, interrupted scan downloaded but did not transcribe, claimed for this one."""
     ready = []
-    for episode in ctx.store.episodes(states=("downloaded",)):
+    for episode in ctx.store.claimable(("downloaded",), _iso(datetime.now(timezone.utc))):
+        if not ctx.claim(episode, "downloaded"):
+            continue
         path = Path(episode.audio_path or "")
         if episode.audio_path and path.exists():
             ready.append((episode, path))
         else:
-            ctx.store.set_state(episode.id, "new")
+            ctx.store.set_state(episode.id, "new", release=True)
     return ready
 
 
@@ -257,7 +314,10 @@ def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict)
         if why:
             return why
         episode = pending.pop(0)
-        running[pool.submit(_download, ctx, episode)] = episode
+        if ctx.claim(episode, "new"):  # else another scan took it since it was listed
+            running[pool.submit(_download, ctx, episode)] = episode
+        else:
+            ctx.reporter.advance("Downloads")
     return ""
 
 
@@ -315,6 +375,10 @@ def _stopper(stop: threading.Event):
             raise PodsiftError("scan interrupted; the download restarts on the next scan")
 
     return check
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def timed_call(fn, *args):

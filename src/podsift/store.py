@@ -441,21 +441,74 @@ class Store:
         rows = self.conn.execute(f"{_EPISODE_SQL} {where} ORDER BY e.published_at, e.id", args)
         return [_episode(r) for r in rows]
 
-    def set_state(self, episode_id: int, state: str, audio_path: str | None = None) -> None:
-        """Move an episode on; a success clears the error of an earlier attempt."""
+    def set_state(self, episode_id: int, state: str, audio_path: str | None = None, release: bool = False) -> None:
+        """Move an episode on; a success clears the error of an earlier attempt. With `release`,
+        the claim on it ends too: a stage is finished and the next may be taken by anyone."""
         assert state in EPISODE_STATES, state
         self.conn.execute(
-            "UPDATE episodes SET state = ?, audio_path = ?, error = NULL, updated_at = ? WHERE id = ?",
-            (state, audio_path, now(), episode_id),
+            "UPDATE episodes SET state = ?, audio_path = ?, error = NULL, updated_at = ?, "
+            "claimed_by = CASE WHEN ? THEN NULL ELSE claimed_by END WHERE id = ?",
+            (state, audio_path, now(), release, episode_id),
         )
 
     def fail(self, episode_id: int, error: str) -> None:
-        """Record a failed attempt; the episode is retried by later scans until attempts run out."""
+        """Record a failed attempt, ending its claim; later scans retry it until attempts run out."""
         self.conn.execute(
             "UPDATE episodes SET state = 'failed', error = ?, attempts = attempts + 1, "
-            "audio_path = NULL, updated_at = ? WHERE id = ?",
+            "audio_path = NULL, updated_at = ?, claimed_by = NULL WHERE id = ?",
             (error, now(), episode_id),
         )
+
+    # -- claims: who works on an episode ------------------------------------------------------
+
+    def claimable(self, states: tuple[str, ...], at: str) -> list[Episode]:
+        """Episodes of followed shows in `states` that no live process holds, oldest first."""
+        placeholders = ", ".join("?" * len(states))
+        rows = self.conn.execute(
+            f"{_EPISODE_SQL} WHERE e.state IN ({placeholders}) AND e.show_id IN (SELECT show_id FROM subscriptions) "
+            "ORDER BY e.published_at, e.id",
+            states,
+        )
+        return [_episode(r) for r in rows if _free(r["claimed_by"], r["claimed_until"], at)]
+
+    def claim(self, episode_id: int, states: tuple[str, ...], holder: str, until: str, at: str) -> bool:
+        """Take an episode in one of `states` for work until `until`; False if a live process holds it.
+
+        A claim is a lease: the holder renews it while it works (`renew_claims`), and a holder
+        that dies leaves it to be taken when the lease ends, or at once by a process on the same
+        machine that sees the holder is gone."""
+        row = self.conn.execute("SELECT claimed_by FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+        dead = dead_holder(row[0]) if row else ""
+        placeholders = ", ".join("?" * len(states))
+        return bool(
+            self.conn.execute(
+                f"UPDATE episodes SET claimed_by = ?, claimed_until = ? WHERE id = ? AND state IN ({placeholders}) "
+                "AND (claimed_by IS NULL OR claimed_until <= ? OR claimed_by = ?)",
+                (holder, until, episode_id, *states, at, dead),
+            ).rowcount
+        )
+
+    def renew_claims(self, holder: str, until: str) -> None:
+        """Extend every claim `holder` has: it is still at work."""
+        self.conn.execute("UPDATE episodes SET claimed_until = ? WHERE claimed_by = ?", (until, holder))
+
+    def release_claims(self, holder: str, episode_id: int | None = None) -> None:
+        """End `holder`'s claim on one episode, or on all it has (a scan that stops)."""
+        where, args = ("AND id = ?", (episode_id,)) if episode_id is not None else ("", ())
+        self.conn.execute(f"UPDATE episodes SET claimed_by = NULL WHERE claimed_by = ? {where}", (holder, *args))
+
+    def others_at_work(self, holder: str, at: str) -> dict[str, int]:
+        """Live processes other than `holder` working on queued episodes: holder -> episodes held."""
+        rows = self.conn.execute(
+            "SELECT claimed_by, claimed_until FROM episodes WHERE claimed_by IS NOT NULL AND claimed_by != ? "
+            "AND state IN ('new', 'downloaded', 'transcribed')",
+            (holder,),
+        ).fetchall()
+        held: dict[str, int] = {}
+        for by, until in rows:
+            if not _free(by, until, at):
+                held[by] = held.get(by, 0) + 1
+        return held
 
     def requeue(self, states: tuple[str, ...], since: datetime, max_attempts: int) -> int:
         """Put skipped episodes published since `since`, and failed ones with attempts left, back to 'new'."""
@@ -473,7 +526,7 @@ class Store:
         """Store an episode's transcript and mark it transcribed, in one transaction."""
         segments = json.dumps([[s.start, s.end, s.speaker, s.text] for s in transcript.segments], ensure_ascii=False)
         with self.transaction():
-            self.conn.execute(
+            added = self.conn.execute(
                 "INSERT INTO transcripts (episode_id, source, format, language, model, segments, audio_seconds, "
                 "work_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (episode_id) DO NOTHING",
                 (
@@ -487,12 +540,13 @@ class Store:
                     work_seconds,
                     now(),
                 ),
-            )
-            self.conn.executemany(
-                "INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', ?, ?, ?)",
-                [(seg.start, episode_id, seg.text) for seg in transcript.segments],
-            )
-            self.set_state(episode_id, "transcribed")
+            ).rowcount
+            if added:  # a transcript stored already keeps its sentences in the index once
+                self.conn.executemany(
+                    "INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', ?, ?, ?)",
+                    [(seg.start, episode_id, seg.text) for seg in transcript.segments],
+                )
+            self.set_state(episode_id, "transcribed", release=True)
 
     def transcript(self, episode_id: int) -> Transcript:
         row = self.conn.execute("SELECT * FROM transcripts WHERE episode_id = ?", (episode_id,)).fetchone()
@@ -506,8 +560,11 @@ class Store:
     # -- insights -----------------------------------------------------------------------------
 
     def save_insights(self, episode_id: int, insights: list) -> None:
-        """Store an episode's ranked insights and mark it extracted, in one transaction."""
+        """Store an episode's ranked insights and mark it extracted, in one transaction; an episode
+        whose insights are stored already keeps them as they are."""
         with self.transaction():
+            if self.conn.execute("SELECT 1 FROM insights WHERE episode_id = ? LIMIT 1", (episode_id,)).fetchone():
+                insights = []
             for i in insights:
                 self.conn.execute(
                     "INSERT INTO insights (episode_id, rank, text, quote, start_s, end_s, score, reasons, embedding, "
@@ -525,12 +582,12 @@ class Store:
                         now(),
                     ),
                 )
-            self.conn.execute(
+            self.conn.executemany(
                 "INSERT INTO search (kind, ref, episode_id, text) SELECT 'insight', id, episode_id, text "
-                "FROM insights WHERE episode_id = ?",
-                (episode_id,),
+                "FROM insights WHERE episode_id = ? AND rank = ?",
+                [(episode_id, i.rank) for i in insights],
             )
-            self.set_state(episode_id, "extracted")
+            self.set_state(episode_id, "extracted", release=True)
 
     def insights(
         self,
@@ -765,6 +822,11 @@ def _episode(row: sqlite3.Row) -> Episode:
     published = datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
     links = [TranscriptLink(**d) for d in json.loads(row["transcript_links"])]
     return _build(Episode, row, published_at=published, transcript_links=links)
+
+
+def _free(holder: str | None, until: str | None, at: str) -> bool:
+    """Whether a claim held by `holder` until `until` is no obstacle at `at`: none, ended, or its holder died."""
+    return holder is None or (until or "") <= at or bool(dead_holder(holder))
 
 
 def holder_name() -> str:
