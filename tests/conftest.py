@@ -336,6 +336,7 @@ def seed(
         recipient, _ = store.add_recipient(email, "Ada", hash_password(password) if password else None)
         show, _ = store.subscribe(recipient.id, "https://a.example/feed")
         store.conn.execute("UPDATE shows SET title = ? WHERE id = ?", (show_title, show.id))
+        store.record_fetch(show.id, 200)  # checked since its episode's day ended: that day's digest is settled
         item = FeedItem(
             guid="ep-1", title="Glaciers", audio_url=audio_url, published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
         )

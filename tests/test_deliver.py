@@ -35,8 +35,9 @@ def mail_settings(settings, smtp):
 
 def deliver(settings, embedder, recipient):
     with Store.open(settings.db_path) as store:
-        items = digest_for(store, settings, recipient.id, DAY, embedder)
-        return deliver_email(store, settings, SmtpServer.from_settings(settings), recipient, DAY.isoformat(), items)
+        digest = digest_for(store, settings, recipient.id, DAY, embedder)
+        server = SmtpServer.from_settings(settings)
+        return deliver_email(store, settings, server, recipient, DAY.isoformat(), digest.items, digest.id)
 
 
 def test_digest_email_arrives_once_with_headers_and_both_parts(mail_settings, smtp, embedder):
@@ -95,7 +96,7 @@ def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_i
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with Store.open(mail_settings.db_path) as store:
-        items = digest_for(store, mail_settings, recipient.id, DAY, embedder)
+        items = digest_for(store, mail_settings, recipient.id, DAY, embedder).items
         queued = store.queue_delivery(
             recipient.id, "2026-11-02", "email", None, message_id_for(mail_settings, recipient.id, "2026-11-02")
         )

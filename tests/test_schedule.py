@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -71,16 +71,21 @@ def test_each_recipient_is_due_in_their_own_zone_and_time(settings):
     assert due == {tokyo.id: [date(2026, 11, 9)]}
 
 
-def test_scheduler_runs_each_due_day_once(settings, embedder):
+def test_scheduler_runs_each_due_day_once(settings):
     import dataclasses
 
     with Store.open(settings.db_path) as store:
         me = store.local_recipient()
     scheduler = Scheduler(dataclasses.replace(settings, delivery_time="00:00"))
-    scheduler.tick(None, embedder)
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    scheduler.tick()
     with Store.open(settings.db_path) as store:
-        assert store.last_finished_day(me) is not None
-        assert store.conn.execute("SELECT COUNT(*) FROM recipient_days").fetchone()[0] == 1
-    scheduler.tick(None, embedder)
+        assert store.last_finished_day(me) == yesterday  # 00:00 has passed: the day just ended is due
+        assert [tuple(r) for r in store.conn.execute("SELECT recipient_id, day FROM recipient_days")] == [
+            (me, yesterday)
+        ]
+    scheduler.tick()
     with Store.open(settings.db_path) as store:
-        assert store.conn.execute("SELECT COUNT(*) FROM recipient_days").fetchone()[0] == 1
+        assert [tuple(r) for r in store.conn.execute("SELECT recipient_id, day FROM recipient_days")] == [
+            (me, yesterday)
+        ]

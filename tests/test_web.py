@@ -262,7 +262,7 @@ def test_third_party_text_never_becomes_markup_in_the_web_app_email_or_atom(sett
         segments[3][3] += HOSTILE
         store.conn.execute("UPDATE transcripts SET segments = ?", (json.dumps(segments),))
         store.conn.execute("INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', 18, 1, ?)", (HOSTILE,))
-        items = digest_for(store, settings, recipient.id, date(2026, 11, 2), embedder)
+        items = digest_for(store, settings, recipient.id, date(2026, 11, 2), embedder).items
     assert items and HOSTILE in items[0].insight.text  # the hostile insight is in the digest
 
     client = TestClient(create_app(settings))

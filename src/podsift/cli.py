@@ -24,7 +24,7 @@ from .parsers.opml import parse_opml, to_opml
 from .parsers.url import feed_address
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .rank import digest_for, stored_digests, yesterday
+from .rank import day_over, digest_for, stored_digests, yesterday
 from .render import (
     clock,
     digest_html,
@@ -300,14 +300,18 @@ def transcript(episode, fmt):
 def digest(day, fmt, rebuild):
     """The day's top insights across your shows, at most 5, each linked to the second it was said.
 
-    A digest is built once and stored: asking again returns the same one. It never repeats an idea
-    an earlier digest sent, names every show an idea was heard on that day, and takes at most two
-    items from one show. A quiet day gives a shorter digest rather than filler."""
+    A day's digest is fixed once the day is over and every feed has been checked since (or once it
+    is emailed): asking again returns the same one. Before that it is provisional, built afresh
+    each time and not stored. It never repeats an idea an earlier digest sent, names every show
+    an idea was heard on that day, and takes at most two items from one show. A quiet day gives a
+    shorter digest rather than filler."""
     settings = load_settings()
     when = day.date() if day else yesterday(settings.timezone)
     with _store(settings) as store:
-        items = digest_for(store, settings, store.local_recipient(), when, MiniLM(), rebuild)
-    sys.stdout.write(render_digest(when.isoformat(), items, fmt))
+        found = digest_for(store, settings, store.local_recipient(), when, MiniLM(), rebuild)
+    if found.provisional:
+        err.print(Text(f"provisional: {found.provisional}. It may still change.", style="yellow"))
+    sys.stdout.write(render_digest(when.isoformat(), found.items, fmt))
 
 
 def feed_url(settings: Settings, recipient_id: int) -> str:
@@ -399,8 +403,9 @@ def serve(host, port, no_schedule):
 
     settings = load_settings()
     if not no_schedule:
+        server = SmtpServer.from_settings(settings) if settings.smtp_url else None  # a bad URL stops us here
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        Scheduler(settings).start()
+        Scheduler(settings, server=server).start()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
@@ -469,15 +474,22 @@ def run_command(day, quiet):
         raise ConfigError("set PODSIFT_MAIL_FROM (or mail_from in podsift.toml) to the address digests come from")
     server = SmtpServer.from_settings(settings)
     when = day.date() if day else yesterday(settings.timezone)
+    if not day_over(when, settings.timezone):
+        raise PodsiftError(
+            f"{when} is not over yet in {settings.timezone}: its digest could still grow. Run it once the day "
+            f"has ended, or give an earlier --date (yesterday was {yesterday(settings.timezone)})"
+        )
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
         ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
-        deliveries = daily_job(ctx, {r.id: [when] for r in store.recipients()}, MiniLM(), server)
-        emails = {r.id: r.email for r in store.mail_recipients()}
-    for d in deliveries:
+        report = daily_job(ctx, {r.id: [when] for r in store.recipients()}, MiniLM(), server)
+        emails = {r.id: r.email for r in store.recipients()}
+    for d in report.deliveries:
         detail = f" ({d.error})" if d.error else ""
-        out.print(Text(f"{when}: {emails.get(d.recipient_id, d.recipient_id)}: {d.status}{detail}"))
-    if not deliveries:
+        out.print(Text(f"{d.day}: {emails.get(d.recipient_id) or d.recipient_id}: {d.status}{detail}"))
+    for recipient, waiting, why in report.waiting:
+        out.print(Text(f"{waiting}: {recipient.email or 'you'}: not sent yet, nothing to send while {why}"))
+    if not report.deliveries and not report.waiting:
         out.print(f"{when}: nothing to send (no recipients with email, or nothing worth sending).")
 
 

@@ -100,9 +100,10 @@ def run_demo(home: Path | None, out: Console, err: Console) -> None:
                 out.print(transcript_text(transcript), markup=False)
             local = zone(settings.timezone)
             for day in sorted({e.published_at.astimezone(local).date() for e in episodes if e.published_at}):
-                items = digest_for(store, settings, store.local_recipient(), day, MiniLM())
-                out.rule(f"The digest for {day}")
-                out.print(digest_text(day.isoformat(), items), markup=False)
+                digest = digest_for(store, settings, store.local_recipient(), day, MiniLM())
+                note = " (provisional: the day is not over)" if digest.provisional else ""
+                out.rule(f"The digest for {day}{note}")
+                out.print(digest_text(day.isoformat(), digest.items), markup=False)
     finally:
         if temporary:
             shutil.rmtree(home, ignore_errors=True)

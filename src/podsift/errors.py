@@ -55,3 +55,9 @@ def _status_advice(status: int) -> str:
     if status == 429 or status >= 500:
         return "the server is overloaded or failing; podsift retries on the next scan"
     return "check the URL in a browser"
+
+
+def describe(exc: BaseException) -> str:
+    """An error in one line, for a log or `podsift status`: a PodsiftError's message, or the
+    exception's type and text (anything else is a bug, and its type helps the report)."""
+    return str(exc) if isinstance(exc, PodsiftError) else f"{type(exc).__name__}: {exc}"

@@ -190,3 +190,18 @@ class Delivery:
     next_attempt_at: str | None = None
     sent_at: str | None = None
     claimed_by: str | None = None  # host:pid of the process that last took it for sending
+
+
+@dataclass
+class Run:
+    """A scan, a daily job or a scheduler, as recorded for `podsift status`."""
+
+    id: int
+    kind: str  # scheduler | daily | scan
+    holder: str  # host:pid
+    started_at: str
+    beat_at: str  # its last sign of life
+    outcome: str  # running | ok | incomplete | failed | stopped
+    summary: str = ""
+    error: str | None = None
+    error_at: str | None = None

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from .deliver import SmtpServer, deliver_email
 from .embed import Embedder
-from .errors import PodsiftError
+from .errors import PodsiftError, describe
 from .extract import Extractor
 from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, no_room
 from .models import Delivery, Episode, Recipient
 from .net import Fetcher
 from .progress import Reporter
-from .rank import digest_for
+from .rank import Digest, digest_for
 from .scan import FeedResult, apply_feed, due, fetch_feed, record_failure
 from .settings import Settings
 from .store import Store, holder_name
@@ -55,6 +55,15 @@ class ScanReport:
     @property
     def new_episodes(self) -> int:
         return sum(f.new_episodes for f in self.feeds)
+
+    def summary(self) -> str:
+        """The scan in a line."""
+        failed = sum(f.outcome == "failed" for f in self.feeds)
+        return (
+            f"{len(self.feeds)} feeds checked ({failed} failed), {self.new_episodes} new episodes, "
+            f"{self.reused + self.transcribed} transcripts, {self.extracted} with insights, "
+            f"{len(self.failures)} episodes failed"
+        )
 
     @property
     def speed(self) -> float:
@@ -87,16 +96,8 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
     returns, every queued episode is done, by this scan or another."""
     started, report = time.perf_counter(), ScanReport()
     try:
-        report.feeds = poll_feeds(ctx, since)
-        ctx.store.requeue(
-            ("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts
-        )
-        with holding_claims(ctx), extracting(ctx, report):
-            while True:
-                needs_audio = reuse_publisher_transcripts(ctx, report)
-                download_and_transcribe(ctx, needs_audio, report)
-                if not wait_for_others(ctx, report):
-                    break
+        with recorded(ctx, report):
+            _scan(ctx, since, report)
     finally:
         ctx.stop.set()  # tells download threads to give up when Ctrl-C or an error ends the scan
         report.wall_seconds = time.perf_counter() - started
@@ -104,18 +105,33 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
     return report
 
 
+def _scan(ctx: Context, since: datetime | None, report: ScanReport) -> None:
+    report.feeds = poll_feeds(ctx, since)
+    ctx.store.requeue(("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts)
+    with holding_claims(ctx), extracting(ctx, report):
+        while True:
+            needs_audio = reuse_publisher_transcripts(ctx, report)
+            download_and_transcribe(ctx, needs_audio, report)
+            if not wait_for_others(ctx, report):
+                break
+
+
 def deliver_day(
     ctx: Context, recipient: Recipient, day: date, embedder: Embedder, server: SmtpServer | None
-) -> Delivery | None:
-    """Build a recipient's digest for `day` and email it, once; None when nothing is sent.
+) -> tuple[Digest, Delivery | None]:
+    """Build a recipient's digest for `day` and email it, once; the delivery is None when nothing is sent.
 
-    Nothing is sent on a day with nothing worth sending, to a recipient without email or who
-    unsubscribed, or when no SMTP server is configured (the digest is still built, for the web
-    app and the Atom feed)."""
-    items = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
-    if not items or server is None or not recipient.email or recipient.unsubscribed_at:
-        return None
-    return deliver_email(ctx.store, ctx.settings, server, recipient, day.isoformat(), items)
+    Sending fixes the digest (it is stored as sent). Nothing is sent on a day with nothing worth
+    sending, to a recipient without email or who unsubscribed, or when no SMTP server is
+    configured: the digest is still built, and stored once the day is settled, for the web app
+    and the Atom feed."""
+    digest = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
+    if not digest.items or server is None or not recipient.email or recipient.unsubscribed_at:
+        return digest, None
+    if digest.provisional:  # more may come, but what there is goes out now, and stays as sent
+        digest = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder, keep=True)
+    delivery = deliver_email(ctx.store, ctx.settings, server, recipient, digest.day, digest.items, digest.id)
+    return digest, delivery
 
 
 def retry_outbox(ctx: Context, embedder: Embedder, server: SmtpServer | None) -> list[Delivery]:
@@ -125,9 +141,8 @@ def retry_outbox(ctx: Context, embedder: Embedder, server: SmtpServer | None) ->
         return []
     sent = []
     for owed in ctx.store.unsent_deliveries():
-        delivery = deliver_day(
-            ctx, ctx.store.recipient(owed.recipient_id), date.fromisoformat(owed.day), embedder, server
-        )
+        recipient = ctx.store.recipient(owed.recipient_id)
+        _, delivery = deliver_day(ctx, recipient, date.fromisoformat(owed.day), embedder, server)
         if delivery and delivery.status != owed.status:
             sent.append(delivery)
     return sent
@@ -209,6 +224,18 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
     report.deferred = len(pending)
     if pending:
         ctx.reporter.note(f"{len(pending)} downloads wait for the next scan: {wait_reason}")
+
+
+@contextmanager
+def recorded(ctx: Context, report: ScanReport):
+    """Record the scan in the store's runs, for `podsift status`: how it ended and what it did."""
+    run = ctx.store.start_run("scan", ctx.holder)
+    try:
+        yield
+    except BaseException as exc:
+        ctx.store.end_run(run, "failed" if isinstance(exc, Exception) else "stopped", report.summary(), describe(exc))
+        raise
+    ctx.store.end_run(run, "ok", report.summary())
 
 
 @contextmanager

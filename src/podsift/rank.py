@@ -46,31 +46,68 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone(timezone))
 
 
+@dataclass
+class Digest:
+    """A recipient's digest for a day. It is stored, and fixed, once the day is over and settled
+    (every followed feed checked since, none of its episodes still in the works) or once it is
+    sent; until then it is provisional: built afresh each time it is asked for, and not stored."""
+
+    day: str
+    items: list[DigestItem]
+    id: int | None = None  # the stored digest's; None while provisional
+    provisional: str = ""  # why it may still change ("" once fixed)
+
+
+def day_over(day: date, timezone: str) -> bool:
+    """Whether `day` has ended in a time zone."""
+    return datetime.now(zone(timezone)) >= day_bounds(day, timezone)[1]
+
+
 def digest_for(
-    store: Store, settings: Settings, recipient_id: int, day: date, embedder: Embedder, rebuild: bool = False
-) -> list[DigestItem]:
-    """The recipient's digest for `day`: built once and stored, returned as stored afterwards."""
+    store: Store,
+    settings: Settings,
+    recipient_id: int,
+    day: date,
+    embedder: Embedder,
+    rebuild: bool = False,
+    keep: bool = False,
+) -> Digest:
+    """The recipient's digest for `day`: as stored once fixed; otherwise built now, and stored if
+    the day is settled or `keep` says it is being sent. `rebuild` builds a fixed one again."""
     key = day.isoformat()
     stored = None if rebuild else store.digest(recipient_id, key)
     if stored is not None:
-        return [DigestItem(insight, also) for insight, also in stored]
+        return Digest(key, [DigestItem(insight, also) for insight, also in stored[1]], stored[0])
     recipient = store.recipient(recipient_id)
-    bounds = day_bounds(day, recipient.timezone or settings.timezone)  # the day in the reader's own zone
+    timezone = recipient.timezone or settings.timezone  # the day in the reader's own zone
+    bounds = day_bounds(day, timezone)
     candidates = store.insights(published=bounds, recipient_id=recipient_id)
     sent = store.sent_vectors(recipient_id, before_day=key)
     wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
     items = choose(candidates, sent, interests, _voted(store, recipient_id))
-    store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items])
-    return items
+    why = "" if keep else unsettled(store, recipient_id, day, timezone)
+    if why:
+        return Digest(key, items, provisional=why)
+    store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items], replace=rebuild)
+    return digest_for(store, settings, recipient_id, day, embedder)  # as stored: another process may have been first
+
+
+def unsettled(store: Store, recipient_id: int, day: date, timezone: str) -> str:
+    """Why a recipient's day may still gain insights ("" when it cannot), with what to do about it."""
+    if not day_over(day, timezone):
+        return f"{day} is not over yet in {timezone}"
+    why = store.unsettled(recipient_id, *day_bounds(day, timezone))
+    return f"{why}; `podsift scan` brings it up to date" if why else ""
 
 
 def stored_digests(store: Store, recipient_id: int, limit: int = 30) -> list[tuple[str, str, list[DigestItem]]]:
-    """(day, built at, items) of a recipient's latest stored digests, newest first."""
-    return [
-        (day, built, [DigestItem(insight, also) for insight, also in store.digest(recipient_id, day) or []])
-        for day, built in store.digest_days(recipient_id, limit)
-    ]
+    """(day, built at, items) of a recipient's latest stored digests that have something to say, newest first."""
+    found = []
+    for day, built in store.digest_days(recipient_id, limit, with_items=True):
+        _, items = store.digest(recipient_id, day)
+        found.append((day, built, [DigestItem(insight, also) for insight, also in items]))
+    return found
 
 
 def choose(

@@ -1,24 +1,30 @@
 """The daily job under a lock, and the scheduler that runs it at the configured time.
 
 `daily_job` takes a lock row in the store (a lease, so a dead process frees it), scans, then
-builds and emails each recipient's due days and records them as done. Two processes started by
-mistake therefore run a day once, and the outbox makes each email go out once. `Scheduler` wakes
-every half minute and works out, for each recipient in their own time zone, which days are due:
-the day just ended once their delivery time has passed, plus days missed while the machine was
-off (a week at most).
+builds and emails each recipient's due days and records each as done once its digest is fixed
+(sent, or settled with nothing to send). Two processes started by mistake therefore run a day
+once, and the outbox makes each email go out once. `Scheduler` wakes every half minute and works
+out, for each recipient in their own time zone, which days are due: the day just ended once their
+delivery time has passed, plus days missed while the machine was off (a week at most).
+
+The scheduler is a thread of `podsift serve` that must outlive whatever goes wrong in one job (a
+locked database, a bug, a feed nobody foresaw): it logs the traceback, records the error where
+`podsift status` shows it, and tries again later, backing off from a minute to an hour.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from .deliver import SmtpServer
 from .embed import MiniLM
-from .errors import PodsiftError
+from .errors import PodsiftError, describe
 from .extract import Extractor
-from .models import Delivery
+from .models import Delivery, Recipient
 from .net import Fetcher
 from .pipeline import Context, deliver_day, retry_outbox, scan
 from .rank import day_bounds
@@ -28,12 +34,28 @@ from .transcribe import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
 CATCH_UP_DAYS = 7
+RETRY_START, RETRY_CAP = timedelta(minutes=1), timedelta(hours=1)  # after a failed job
+UNSETTLED_WAIT = timedelta(minutes=30)  # a due day whose feeds or episodes are not done yet is looked at again
 log = logging.getLogger("podsift.schedule")
 
 
-def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> list[Delivery]:
-    """Under the store's lock: scan once, then each recipient's due days, each recorded when done,
-    then any email an earlier run still owes (a retry, or a send cut short by a crash).
+@dataclass
+class JobReport:
+    """What a daily job did: the emails it sent or tried, and the days it left due."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    waiting: list[tuple[Recipient, date, str]] = field(default_factory=list)  # nothing fixed yet, and why
+
+    def summary(self) -> str:
+        sent = sum(d.status == "sent" for d in self.deliveries)
+        text = f"{sent} email(s) sent, {len(self.deliveries) - sent} not"
+        return text + (f"; {len(self.waiting)} day(s) wait: {self.waiting[0][2]}" if self.waiting else "")
+
+
+def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> JobReport:
+    """Under the store's lock: scan once, then each recipient's due days, each recorded as done once
+    its digest is fixed, then any email an earlier run still owes (a retry, or a send cut short by a
+    crash). A day with nothing to send yet whose digest is still provisional stays due.
 
     `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
@@ -42,17 +64,32 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
             "another podsift process is running the daily job; it delivers this day too. Try again when it has finished"
         )
     try:
-        earliest = min(day for days in due.values() for day in days)
-        scan(ctx, since=day_bounds(earliest, ctx.settings.timezone)[0] - timedelta(days=1))
-        deliveries = []
-        for recipient in ctx.store.recipients():
-            for day in due.get(recipient.id, []):
-                delivery = deliver_day(ctx, recipient, day, embedder, server)
-                deliveries += [delivery] if delivery else []
-                ctx.store.finish_day(recipient.id, day.isoformat())
-        return deliveries + retry_outbox(ctx, embedder, server)
+        run = ctx.store.start_run("daily", holder)
+        try:
+            report = _deliver_due(ctx, due, embedder, server)
+        except BaseException as exc:
+            _record(ctx.store.end_run, run, "failed", "", describe(exc))
+            raise
+        ctx.store.end_run(run, "incomplete" if report.waiting else "ok", report.summary())
+        return report
     finally:
         ctx.store.release(LOCK, holder)
+
+
+def _deliver_due(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> JobReport:
+    earliest = min(day for days in due.values() for day in days)
+    scan(ctx, since=day_bounds(earliest, ctx.settings.timezone)[0] - timedelta(days=1))
+    report = JobReport()
+    for recipient in ctx.store.recipients():
+        for day in due.get(recipient.id, []):
+            digest, delivery = deliver_day(ctx, recipient, day, embedder, server)
+            report.deliveries += [delivery] if delivery else []
+            if digest.id is None:
+                report.waiting.append((recipient, day, digest.provisional))
+            else:
+                ctx.store.finish_day(recipient.id, day.isoformat())
+    report.deliveries += retry_outbox(ctx, embedder, server)
+    return report
 
 
 def due_days(store: Store, settings: Settings, now: datetime) -> dict[int, list[date]]:
@@ -75,35 +112,90 @@ def days_due(now: datetime, delivery_time: str, last_finished: str | None) -> li
     return [first + timedelta(days=n) for n in range((target - first).days + 1)]
 
 
-class Scheduler(threading.Thread):
-    """Runs the daily job at `delivery_time` in `timezone`, catching up missed days once."""
+def next_delivery(now: datetime, delivery_time: str, last_finished: str | None) -> tuple[datetime, list[date]]:
+    """When a recipient's next job runs (local time) and the days it delivers: now, if days are due."""
+    due = days_due(now, delivery_time, last_finished)
+    if due:
+        return now, due
+    at = datetime.combine(now.date(), clock_time(delivery_time), now.tzinfo)
+    at = at if at > now else at + timedelta(days=1)
+    return at, [at.date() - timedelta(days=1)]
 
-    def __init__(self, settings: Settings, interval: float = 30.0):
+
+class Scheduler(threading.Thread):
+    """Runs the daily job at `delivery_time` in `timezone`, catching up missed days once, and
+    keeps running whatever a job raises."""
+
+    def __init__(self, settings: Settings, interval: float = 30.0, server: SmtpServer | None = None):
         super().__init__(name="podsift-scheduler", daemon=True)
-        self.settings, self.interval = settings, interval
+        self.settings, self.interval, self.server = settings, interval, server
         self.stopping = threading.Event()
+        self.failures = 0  # in a row
+        self.not_before: datetime | None = None  # the next job waits for this: days that were not settled
+        self._embedder = None
 
     def run(self) -> None:
-        server = SmtpServer.from_settings(self.settings) if self.settings.smtp_url else None
-        embedder = MiniLM()
+        run = _record(self._store_call, "start_run", "scheduler", holder_name())
         while not self.stopping.is_set():
+            wait = self.interval
             try:
-                self.tick(server, embedder)
-            except PodsiftError as exc:
-                log.warning("daily job: %s", exc)
-            self.stopping.wait(self.interval)
+                self.tick()
+                self.failures = 0
+            except Exception as exc:  # a bug, a locked database, a bad feed: this thread must not die of it
+                self.failures += 1
+                wait = min(RETRY_START * 2 ** (self.failures - 1), RETRY_CAP).total_seconds()
+                error = describe(exc)
+                if isinstance(exc, PodsiftError):
+                    log.warning("daily job: %s; trying again in %d s", error, wait)
+                else:
+                    log.exception("daily job failed (%d in a row); trying again in %d s", self.failures, wait)
+                if run:
+                    _record(self._store_call, "run_error", run, error)
+            if run:
+                _record(self._store_call, "beat", run, self.waiting_for())
+            self.stopping.wait(wait)
+        if run:
+            _record(self._store_call, "end_run", run, "stopped")
 
-    def tick(self, server: SmtpServer | None, embedder) -> None:
+    def tick(self) -> None:
         """Run every recipient's due days, with one scan before them; else send what the outbox owes."""
-        settings = self.settings
+        settings, embedder, now = self.settings, self.embedder, datetime.now(timezone.utc)
         with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
             ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(embedder))
-            due = due_days(store, settings, datetime.now(timezone.utc))
-            if not due:
-                retry_outbox(ctx, embedder, server)
+            due = due_days(store, settings, now)
+            if not due or (self.not_before and now < self.not_before):
+                retry_outbox(ctx, embedder, self.server)
                 return
             log.info("daily job: %s", {rid: [d.isoformat() for d in days] for rid, days in due.items()})
-            daily_job(ctx, due, embedder, server)
+            report = daily_job(ctx, due, embedder, self.server)
+        self.not_before = now + UNSETTLED_WAIT if report.waiting else None
+        if report.waiting:
+            log.info("daily job: %s; looking again at %s", report.summary(), _iso(self.not_before))
+
+    @property
+    def embedder(self):
+        if self._embedder is None:  # loaded inside a tick, so that a failure to load is retried too
+            self._embedder = MiniLM()
+        return self._embedder
+
+    def waiting_for(self) -> str:
+        """What the scheduler waits for, as `podsift status` shows it."""
+        if self.failures:
+            return f"retrying after {self.failures} failed attempt(s)"
+        return f"unsettled days: looking again at {_iso(self.not_before)}" if self.not_before else "idle"
+
+    def _store_call(self, method: str, *args):
+        with Store.open(self.settings.db_path) as store:
+            return getattr(store, method)(*args)
+
+
+def _record(call, *args):
+    """Write down what happened, unless the store itself is what fails (its error is already on its way)."""
+    try:
+        return call(*args)
+    except (sqlite3.Error, PodsiftError) as exc:
+        log.warning("cannot record the scheduler's state in the store: %s", exc)
+        return None
 
 
 def _iso(value: datetime) -> str:

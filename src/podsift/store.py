@@ -26,6 +26,7 @@ from .models import (
     Episode,
     FeedItem,
     Recipient,
+    Run,
     Segment,
     Show,
     StoredInsight,
@@ -34,6 +35,7 @@ from .models import (
 )
 
 EPISODE_STATES = ("skipped", "new", "downloaded", "transcribed", "extracted", "failed")
+KEEP_RUNS = 500  # of each kind: over a year of daily jobs
 
 
 def explain(exc: sqlite3.Error, path: Path) -> PodsiftError:
@@ -198,10 +200,12 @@ class Store:
     def queue_delivery(
         self, recipient_id: int, day: str, channel: str, digest_id: int | None, message_id: str
     ) -> Delivery:
-        """The outbox row for (recipient, day, channel), written once; later calls return it as it is."""
+        """The outbox row for (recipient, day, channel), written once; later calls return it as it is,
+        but for naming the digest it carries when an unsent row has lost it (a rebuilt digest)."""
         self.conn.execute(
             "INSERT INTO deliveries (recipient_id, day, channel, digest_id, message_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id, day, channel) DO NOTHING",
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id, day, channel) DO UPDATE "
+            "SET digest_id = excluded.digest_id WHERE deliveries.digest_id IS NULL AND deliveries.status != 'sent'",
             (recipient_id, day, channel, digest_id, message_id, now()),
         )
         row = self.conn.execute(
@@ -695,10 +699,62 @@ class Store:
             "SELECT MAX(day) FROM recipient_days WHERE recipient_id = ?", (recipient_id,)
         ).fetchone()[0]
 
+    # -- runs: what the service has been doing ------------------------------------------------
+
+    def start_run(self, kind: str, holder: str) -> int:
+        """Record that a scan, daily job or scheduler began; only the latest KEEP_RUNS of a kind are kept."""
+        stamp = now()
+        with self.transaction():
+            run_id = self.conn.execute(
+                "INSERT INTO runs (kind, holder, started_at, beat_at) VALUES (?, ?, ?, ?)", (kind, holder, stamp, stamp)
+            ).lastrowid
+            self.conn.execute("DELETE FROM runs WHERE kind = ? AND id <= ?", (kind, run_id - KEEP_RUNS))
+        return run_id
+
+    def beat(self, run_id: int, summary: str | None = None) -> None:
+        """A running scheduler's sign of life, with what it is waiting for."""
+        self.conn.execute(
+            "UPDATE runs SET beat_at = ?, summary = COALESCE(?, summary) WHERE id = ?", (now(), summary, run_id)
+        )
+
+    def run_error(self, run_id: int, error: str) -> None:
+        """An error met by a run that goes on (a scheduler retrying)."""
+        stamp = now()
+        self.conn.execute(
+            "UPDATE runs SET error = ?, error_at = ?, beat_at = ? WHERE id = ?", (error, stamp, stamp, run_id)
+        )
+
+    def end_run(self, run_id: int, outcome: str, summary: str = "", error: str | None = None) -> None:
+        stamp = now()
+        self.conn.execute(
+            "UPDATE runs SET outcome = ?, summary = ?, beat_at = ?, error = COALESCE(?, error), "
+            "error_at = CASE WHEN ? IS NULL THEN error_at ELSE ? END WHERE id = ?",
+            (outcome, summary, stamp, error, error, stamp, run_id),
+        )
+
+    def latest_run(self, kind: str) -> Run | None:
+        row = self.conn.execute("SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)).fetchone()
+        return _build(Run, row) if row else None
+
+    def last_error(self) -> Run | None:
+        """The run that met the latest error, of any kind."""
+        row = self.conn.execute(
+            "SELECT * FROM runs WHERE error_at IS NOT NULL ORDER BY error_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return _build(Run, row) if row else None
+
+    def episode_counts(self) -> dict[str, int]:
+        """Episodes of followed shows by state."""
+        rows = self.conn.execute(
+            "SELECT state, COUNT(*) FROM episodes WHERE show_id IN (SELECT show_id FROM subscriptions) GROUP BY state"
+        )
+        return dict(rows.fetchall())
+
     # -- digests ------------------------------------------------------------------------------
 
-    def digest(self, recipient_id: int, day: str) -> list[tuple[StoredInsight, list[StoredInsight]]] | None:
-        """A stored digest's items in rank order, each with the same idea heard on other shows; None if unbuilt."""
+    def digest(self, recipient_id: int, day: str) -> tuple[int, list[tuple[StoredInsight, list[StoredInsight]]]] | None:
+        """A stored digest's id and items in rank order, each with the same idea heard on other
+        shows; None if none is stored."""
         row = self.conn.execute(
             "SELECT id FROM digests WHERE recipient_id = ? AND day = ?", (recipient_id, day)
         ).fetchone()
@@ -707,28 +763,59 @@ class Store:
         items = self.conn.execute(
             "SELECT insight_id, also_heard FROM digest_items WHERE digest_id = ? ORDER BY rank", (row[0],)
         ).fetchall()
-        return [(self.insights_by_id([i])[0], self.insights_by_id(json.loads(also))) for i, also in items]
+        return row[0], [(self.insights_by_id([i])[0], self.insights_by_id(json.loads(also))) for i, also in items]
 
-    def digest_days(self, recipient_id: int, limit: int = 30) -> list[tuple[str, str]]:
-        """(day, built at) of a recipient's stored digests, newest first."""
+    def digest_days(self, recipient_id: int, limit: int = 30, with_items: bool = False) -> list[tuple[str, str]]:
+        """(day, built at) of a recipient's stored digests, newest first; `with_items` leaves out quiet days."""
+        having = "AND EXISTS (SELECT 1 FROM digest_items i WHERE i.digest_id = d.id)" if with_items else ""
         rows = self.conn.execute(
-            "SELECT day, created_at FROM digests WHERE recipient_id = ? ORDER BY day DESC LIMIT ?",
+            f"SELECT day, created_at FROM digests d WHERE recipient_id = ? {having} ORDER BY day DESC LIMIT ?",
             (recipient_id, limit),
         )
         return [(r[0], r[1]) for r in rows]
 
-    def save_digest(self, recipient_id: int, day: str, items: list[tuple[int, list[int]]]) -> None:
-        """Store a recipient's digest for a day, replacing an earlier build of it."""
+    def save_digest(
+        self, recipient_id: int, day: str, items: list[tuple[int, list[int]]], replace: bool = False
+    ) -> int:
+        """Store a recipient's digest for a day and return its id. One stored already (by another
+        process, a moment ago) is kept as it is, unless `replace` (`podsift digest --rebuild`)."""
         with self.transaction():
-            self.conn.execute("DELETE FROM digests WHERE recipient_id = ? AND day = ?", (recipient_id, day))
+            if replace:
+                self.conn.execute("DELETE FROM digests WHERE recipient_id = ? AND day = ?", (recipient_id, day))
+            added = self.conn.execute(
+                "INSERT INTO digests (recipient_id, day, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (recipient_id, day) DO NOTHING",
+                (recipient_id, day, now()),
+            ).rowcount
             digest_id = self.conn.execute(
-                "INSERT INTO digests (recipient_id, day, created_at) VALUES (?, ?, ?)", (recipient_id, day, now())
-            ).lastrowid
-            for rank, (insight_id, also) in enumerate(items, 1):
-                self.conn.execute(
+                "SELECT id FROM digests WHERE recipient_id = ? AND day = ?", (recipient_id, day)
+            ).fetchone()[0]
+            if added:
+                self.conn.executemany(
                     "INSERT INTO digest_items (digest_id, rank, insight_id, also_heard) VALUES (?, ?, ?, ?)",
-                    (digest_id, rank, insight_id, json.dumps(also)),
+                    [(digest_id, rank, i, json.dumps(also)) for rank, (i, also) in enumerate(items, 1)],
                 )
+        return digest_id
+
+    def unsettled(self, recipient_id: int, start: datetime, end: datetime) -> str:
+        """What may still bring insights into a recipient's day [start, end), or "" when nothing can:
+        a working feed they follow (not paused, not failing) not checked since the day ended, or an
+        episode of that day still being fetched, transcribed or extracted."""
+        unchecked = self.conn.execute(
+            "SELECT COUNT(*) FROM shows WHERE id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?) "
+            "AND paused = 0 AND error IS NULL AND (last_checked_at IS NULL OR last_checked_at < ?)",
+            (recipient_id, _iso(end)),
+        ).fetchone()[0]
+        pending = self.conn.execute(
+            "SELECT COUNT(*) FROM episodes WHERE show_id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?) "
+            "AND state IN ('new', 'downloaded', 'transcribed') AND published_at >= ? AND published_at < ?",
+            (recipient_id, _iso(start), _iso(end)),
+        ).fetchone()[0]
+        if unchecked:
+            return f"{unchecked} of your feeds have not been checked since the day ended"
+        if pending:
+            return f"{pending} episode(s) of that day are still being transcribed or read"
+        return ""
 
 
 # The columns a feed item sets when first seen and again when re-published, in _item_values' order.

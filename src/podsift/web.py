@@ -157,13 +157,14 @@ def create_app(settings: Settings) -> Starlette:
             return PlainTextResponse("Not a date: use /digest/YYYY-MM-DD.", 404)
         uid = request.session["uid"]
         with app.store() as store:
-            items = digest_for(store, settings, uid, day, app.embedder)
+            found = digest_for(store, settings, uid, day, app.embedder)
             votes = store.votes(uid)
         return app.page(
             request,
             "digest.html",
             day=day.isoformat(),
-            items=items,
+            items=found.items,
+            provisional=found.provisional,
             votes=votes,
             previous=(day - timedelta(days=1)).isoformat(),
             next=(day + timedelta(days=1)).isoformat(),
