@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -89,3 +91,73 @@ def test_scheduler_runs_each_due_day_once(settings):
         assert [tuple(r) for r in store.conn.execute("SELECT recipient_id, day FROM recipient_days")] == [
             (me, yesterday)
         ]
+
+
+def wait_until(condition, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_the_scheduler_outlives_an_error_that_is_not_a_podsift_error_and_says_so(settings, caplog):
+    """A row the code cannot read (here: interests that are not JSON, as a hand edit or an old bug
+    leaves them) raises JSONDecodeError in every tick. The thread logs it with its traceback,
+    records it for `podsift status`, backs off, keeps going, and delivers once the row is mended."""
+    import dataclasses
+    import logging
+
+    from click.testing import CliRunner
+
+    from podsift.cli import main
+
+    with Store.open(settings.db_path) as store:
+        me, _ = store.add_recipient("ada@example.org")
+        store.conn.execute("UPDATE recipients SET interests = 'not json'")
+    scheduler = Scheduler(dataclasses.replace(settings, delivery_time="00:00"), interval=0.05)
+    with caplog.at_level(logging.INFO, logger="podsift.schedule"):
+        scheduler.start()
+        try:
+            wait_until(lambda: scheduler.failures >= 3)  # it failed, and failed again: it is still alive
+            assert scheduler.is_alive()
+            logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+            assert "daily job failed" in logged and "JSONDecodeError" in logged and "Traceback" in logged
+            shown = CliRunner().invoke(main, ["status"]).stdout
+            assert "JSONDecodeError" in shown and "retrying after" in shown and "scheduler" in shown
+
+            with Store.open(settings.db_path) as store:  # mended: the next try delivers the day
+                store.conn.execute("UPDATE recipients SET interests = '[]'")
+            wait_until(lambda: Store.open(settings.db_path).last_finished_day(me.id) is not None)
+            wait_until(lambda: scheduler.failures == 0)
+        finally:
+            scheduler.stopping.set()
+            scheduler.join(timeout=30)
+    shown = CliRunner().invoke(main, ["status"])
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"scheduler\W+stopped at", shown.stdout) and re.search(
+        r"last daily job\W+\d{4}-.*, ok", shown.stdout
+    )
+
+
+def test_status_says_when_a_scheduler_died_and_exits_3(settings):
+    from click.testing import CliRunner
+
+    from podsift.cli import main
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with Store.open(settings.db_path) as store:  # what `podsift serve` killed with -9 leaves behind
+        store.add_recipient("ada@example.org")
+        store.start_run("scheduler", f"{socket.gethostname()}:{gone.pid}")
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 3
+    assert "not running: last seen" in result.stdout and "ended without stopping it" in result.stdout
+    for line in (
+        "last daily job",
+        "last scan",
+        "last error",
+        "next digest, ada@example.org",
+        "episodes",
+        "emails owed",
+    ):
+        assert line in result.stdout, line

@@ -291,3 +291,22 @@ def test_a_malformed_feed_url_is_refused_by_the_form_and_the_opml_import(web, se
     assert "Imported 0 new show(s) of 0" in imported.text
     with Store.open(settings.db_path) as store:
         assert [s.feed_url for s in store.shows()] == ["https://a.example/feed"]
+
+
+def test_the_status_page_shows_the_owner_what_podsift_status_says(web, settings, embedder):
+    from click.testing import CliRunner
+
+    from podsift.cli import main
+
+    log_in(web)
+    page = web.get("/status")
+    assert page.status_code == 200 and 'href="/status"' in page.text
+    cells = [c.text_content().strip() for c in lxml.html.fromstring(page.text).iter("th")]
+    shown = CliRunner().invoke(main, ["status"]).stdout
+    assert cells and all(label in shown for label in cells)  # the same facts as the command line
+    assert "next digest, ada@example.org" in cells and "episodes" in cells and "emails owed" in cells
+    seed(settings, embedder, email="bob@example.org", password="hunter2")
+    other = TestClient(create_app(settings))
+    token = csrf(other.get("/login").text)
+    other.post("/login", data={"email": "bob@example.org", "password": "hunter2", "csrf": token})
+    assert other.get("/status").status_code == 404 and 'href="/status"' not in other.get("/feeds").text

@@ -386,6 +386,26 @@ def atom(days):
 
 
 @main.command()
+def status():
+    """What the service is doing: the scheduler, the last daily job and scan, the last error, each
+    person's next digest, episodes by state and emails still owed.
+
+    Exits with status 3 when a scheduler died without stopping or the last daily job failed, so
+    a monitoring check can call it."""
+    from .status import status as read_status
+
+    settings = load_settings()
+    with _store(settings) as store:
+        found = read_status(store, settings)
+    table = Table(show_header=False, title=f"podsift status ({settings.home})", title_justify="left")
+    for label, text in found.lines:
+        table.add_row(label, Text(text))
+    out.print(table)
+    if not found.healthy:
+        sys.exit(3)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
 @click.option("--no-schedule", is_flag=True, help="Serve only; leave the daily job to cron or a systemd timer.")

@@ -9,7 +9,7 @@ delivery time has passed, plus days missed while the machine was off (a week at 
 
 The scheduler is a thread of `podsift serve` that must outlive whatever goes wrong in one job (a
 locked database, a bug, a feed nobody foresaw): it logs the traceback, records the error where
-`podsift status` shows it, and tries again later, backing off from a minute to an hour.
+`podsift status` shows it, and tries again later, backing off from its interval to an hour.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .transcribe import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
 CATCH_UP_DAYS = 7
-RETRY_START, RETRY_CAP = timedelta(minutes=1), timedelta(hours=1)  # after a failed job
+RETRY_CAP = 3600.0  # seconds: after failures in a row the scheduler waits its interval, twice that, ... an hour at most
 UNSETTLED_WAIT = timedelta(minutes=30)  # a due day whose feeds or episodes are not done yet is looked at again
 log = logging.getLogger("podsift.schedule")
 
@@ -143,12 +143,12 @@ class Scheduler(threading.Thread):
                 self.failures = 0
             except Exception as exc:  # a bug, a locked database, a bad feed: this thread must not die of it
                 self.failures += 1
-                wait = min(RETRY_START * 2 ** (self.failures - 1), RETRY_CAP).total_seconds()
+                wait = min(self.interval * 2 ** (self.failures - 1), RETRY_CAP)
                 error = describe(exc)
                 if isinstance(exc, PodsiftError):
-                    log.warning("daily job: %s; trying again in %d s", error, wait)
+                    log.warning("daily job: %s; trying again in %g s", error, wait)
                 else:
-                    log.exception("daily job failed (%d in a row); trying again in %d s", self.failures, wait)
+                    log.exception("daily job failed (%d in a row); trying again in %g s", self.failures, wait)
                 if run:
                     _record(self._store_call, "run_error", run, error)
             if run:

@@ -132,6 +132,11 @@ class Store:
             return row[0]
         return self.conn.execute("INSERT INTO recipients (name, created_at) VALUES ('you', ?)", (now(),)).lastrowid
 
+    def owner(self) -> int | None:
+        """The install's first account: the one who runs it, and sees its status page."""
+        row = self.conn.execute("SELECT id FROM recipients ORDER BY id LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def add_recipient(self, email: str, name: str = "", password_hash: str | None = None) -> tuple[Recipient, bool]:
         """Create a recipient, or update the one with this email; returns it and whether it is new.
 
@@ -749,6 +754,14 @@ class Store:
             "SELECT state, COUNT(*) FROM episodes WHERE show_id IN (SELECT show_id FROM subscriptions) GROUP BY state"
         )
         return dict(rows.fetchall())
+
+    def retryable(self, max_attempts: int) -> int:
+        """Failed episodes of followed shows that a later scan tries again."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM episodes WHERE state = 'failed' AND attempts < ? "
+            "AND show_id IN (SELECT show_id FROM subscriptions)",
+            (max_attempts,),
+        ).fetchone()[0]
 
     # -- digests ------------------------------------------------------------------------------
 

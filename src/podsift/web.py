@@ -33,6 +33,7 @@ from .parsers.url import feed_address
 from .rank import digest_for, stored_digests, yesterday
 from .render import clock, digests_atom, listen_url, safe_url
 from .settings import Settings
+from .status import status as service_status
 from .store import Store
 from .topics import Topic, topics
 from .users import check_token, secret_key, verify_password
@@ -59,9 +60,11 @@ class App:
         return Store.open(self.settings.db_path)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        html = self.templates.get_template(name).render(
-            csrf=csrf_token(request), user=request.session.get("uid"), **context
-        )
+        uid = request.session.get("uid")
+        if uid:
+            with self.store() as store:
+                context.setdefault("owner", store.owner() == uid)  # the status page is theirs
+        html = self.templates.get_template(name).render(csrf=csrf_token(request), user=uid, **context)
         return HTMLResponse(html, status_code=status)
 
     def throttled(self, client: str) -> bool:
@@ -237,6 +240,13 @@ def create_app(settings: Settings) -> Starlette:
 
         return app.page(request, "episode.html", episode=found, transcript=text, insight_at=insight_at)
 
+    async def status_page(request: Request):
+        with app.store() as store:
+            if request.session["uid"] != store.owner():
+                return PlainTextResponse("The status page is for the install's owner (its first account).", 404)
+            found = service_status(store, settings)
+        return app.page(request, "status.html", lines=found.lines, healthy=found.healthy)
+
     def user_topics(uid: int) -> list[Topic]:
         with app.store() as store:
             return topics(store.insights(recipient_id=uid))
@@ -286,6 +296,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/topics", login_required(topic_list)),
         Route("/topics/{id:int}", login_required(topic_page)),
         Route("/episode/{id:int}", login_required(episode)),
+        Route("/status", login_required(status_page)),
         Route("/unsubscribe/{rid:int}/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/feed/{rid:int}/{token}.atom", atom_feed),
     ]
