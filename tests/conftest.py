@@ -329,12 +329,14 @@ def seed(
     password=None,
     audio_url="https://a.example/1.mp3",
     show_title="Cold Facts",
+    feed="https://a.example/feed",
 ):
     """One recipient following one show whose episode of 2026-11-02 (EPISODE) is transcribed and has
-    its insights; a second call with another email makes a second follower of the same episode."""
+    its insights; a second call with another email makes a second follower of the same episode,
+    and one with another feed a second show telling the same story."""
     with Store.open(settings.db_path) as store:
         recipient, _ = store.add_recipient(email, "Ada", hash_password(password) if password else None)
-        show, _ = store.subscribe(recipient.id, "https://a.example/feed")
+        show, _ = store.subscribe(recipient.id, feed)
         store.conn.execute("UPDATE shows SET title = ? WHERE id = ?", (show_title, show.id))
         store.record_fetch(show.id, 200)  # checked since its episode's day ended: that day's digest is settled
         item = FeedItem(

@@ -52,6 +52,8 @@ def app_url(settings, embedder, server, tmp_path):
         check=True,
     )
     seed(settings, embedder, password="s3cret", audio_url=f"{server.url}/ep.mp3")
+    # A second show tells the same story that day: one digest item with two players.
+    seed(settings, embedder, audio_url=f"{server.url}/ep.mp3?b", show_title="Ice Hour", feed="https://b.example/feed")
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
     web = uvicorn.Server(config)
     thread = threading.Thread(target=web.run, daemon=True)
@@ -78,6 +80,15 @@ def page():
         browser.close()
 
 
+def wait_for(page, expression: str, seconds: float = 15.0) -> None:
+    """Poll a JavaScript expression from here: Playwright's wait_for_function evaluates strings in
+    the page, which its Content-Security-Policy (rightly) forbids."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
 def shoot(page, name: str) -> None:
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -100,7 +111,7 @@ def test_log_in_play_an_insight_from_its_second_vote_and_import_opml(app_url, pa
     start = float(button.get_attribute("data-start"))
     audio_id = button.get_attribute("data-audio")
     button.click()
-    page.wait_for_function(f"document.getElementById('{audio_id}').currentTime >= {start}", timeout=15000)
+    wait_for(page, f"document.getElementById('{audio_id}').currentTime >= {start}")
     now = page.evaluate(f"document.getElementById('{audio_id}').currentTime")
     assert start <= now < start + 5, f"playback at {now}, the insight starts at {start}"
 
@@ -117,3 +128,27 @@ def test_log_in_play_an_insight_from_its_second_vote_and_import_opml(app_url, pa
     assert "Imported 1 new show(s)" in page.inner_text("main")
     assert "https://more.example/rss" in page.inner_text("table")
     shoot(page, "shows")
+
+
+def test_one_player_at_a_time_under_the_content_security_policy(app_url, page):
+    """The page's script is allowed by its CSP (no inline code), and starting a second player
+    pauses the first."""
+    blocked = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.goto(f"{app_url}/login")
+    page.fill("input[name=email]", "ada@example.org")
+    page.fill("input[name=password]", "s3cret")
+    with page.expect_navigation():
+        page.click("text=Log in")
+    page.goto(f"{app_url}/digest/2026-11-02")
+    buttons = page.locator("button.play")
+    assert buttons.count() == 2, "the same idea on two shows: two sources, two players"
+    first, second = (buttons.nth(i).get_attribute("data-audio") for i in range(2))
+    buttons.nth(0).click()
+    wait_for(page, f"!document.getElementById('{first}').paused")
+    buttons.nth(1).click()
+    wait_for(page, f"!document.getElementById('{second}').paused")
+    assert page.evaluate(f"document.getElementById('{first}').paused"), "the first player kept playing"
+    assert not blocked, blocked

@@ -180,3 +180,20 @@ def test_an_opml_import_skips_outlines_whose_url_is_malformed(tmp_path):
     assert "Subscribed to 1 new feed(s)" in run("subscribe", str(opml)).output
     listing = run("feeds").output
     assert "https://ok.example/rss" in listing and "[::1" not in listing
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["digest", "--date", "9999-12-31"], "there is no digest for 9999-12-31: give a day from 1970-01-01 to"),
+        (["digest", "--date", "0001-01-01"], "give a day from 1970-01-01 to"),
+        (["run", "--date", "9999-12-31"], "give a day from 1970-01-01 to"),
+        (["transcript", "99999999999999999999"], "no episode matches '99999999999999999999'"),
+    ],
+)
+def test_days_and_ids_out_of_range_give_one_line_that_says_what_is_valid(args, message, monkeypatch):
+    monkeypatch.setenv("PODSIFT_MAIL_FROM", "digest@example.org")
+    monkeypatch.setenv("PODSIFT_SMTP_URL", "smtp://127.0.0.1:1")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+    assert result.output.count("\n") == 1  # one line, not a traceback

@@ -18,7 +18,7 @@ from conftest import EPISODE, Inbox, seed
 from podsift.cli import main
 from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for, send
 from podsift.errors import ConfigError
-from podsift.pipeline import Context, retry_outbox
+from podsift.pipeline import Context, deliver_day, retry_outbox
 from podsift.rank import digest_for
 from podsift.store import Store
 from podsift.users import check_token, secret_key, verify_password
@@ -262,3 +262,32 @@ def test_the_smtp_password_is_never_echoed(settings, smtp):
     assert "hunter2" not in repr(server) and "hunter2" not in repr(
         dataclasses.replace(settings, smtp_password="hunter2")
     )
+
+
+def test_an_email_owed_to_someone_who_unsubscribed_is_cancelled_not_kept_pending(mail_settings, smtp, embedder):
+    recipient = seed(mail_settings, embedder)
+    smtp.reply = "451 4.3.0 try again later"
+    assert deliver(mail_settings, embedder, recipient).status == "pending"
+    with Store.open(mail_settings.db_path) as store:
+        store.unsubscribe_email(recipient.id)
+        (row,) = store.deliveries()
+        assert row.status == "cancelled" and "unsubscribed" in row.error and store.unsent_deliveries() == []
+        # A row an earlier version left pending for someone who had unsubscribed: the next retry drops it.
+        store.conn.execute("UPDATE deliveries SET status = 'pending', next_attempt_at = NULL")
+        smtp.reply = "250 OK"
+        assert (
+            retry_outbox(Context(mail_settings, store, None, None), embedder, SmtpServer.from_settings(mail_settings))
+            == []
+        )
+        assert store.deliveries()[0].status == "cancelled" and store.unsent_deliveries() == []
+    assert smtp.messages == []
+
+
+def test_the_outbox_names_the_digest_it_sent(mail_settings, smtp, embedder):
+    recipient = seed(mail_settings, embedder)
+    with Store.open(mail_settings.db_path) as store:
+        _, delivery = deliver_day(
+            Context(mail_settings, store, None, None), recipient, DAY, embedder, SmtpServer.from_settings(mail_settings)
+        )
+        digest_id, items = store.digest(recipient.id, DAY.isoformat())
+        assert delivery.status == "sent" and delivery.digest_id == digest_id and items

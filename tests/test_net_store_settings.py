@@ -184,3 +184,23 @@ def test_good_settings_of_every_kind_are_taken(home):
     assert (settings.delivery_time, settings.timezone) == ("23:59", "America/Argentina/Buenos_Aires")
     assert settings.base_url == "https://podsift.example.org/reader/" and settings.transcribe.beam_size == 2
     assert settings.fetch.timeout == 2.5 and settings.audio.min_free_mb == 0
+
+
+def test_the_store_and_its_home_are_readable_by_their_owner_only(home):
+    """podsift.db holds password hashes and session tokens' hashes: not for other users of the machine."""
+    import os
+    import stat
+
+    with Store.open(home / "podsift.db") as store:
+        store.add_recipient("ada@example.org", password_hash="scrypt$x$y")  # writes the WAL beside the file
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.name.startswith("podsift.db")}
+    assert modes and set(modes.values()) == {0o600}, modes  # podsift.db, -wal and -shm
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    older = home.parent / "older"  # an install of an earlier version left them world-readable
+    older.mkdir(mode=0o755)
+    with Store.open(older / "podsift.db"):
+        pass
+    os.chmod(older / "podsift.db", 0o644)
+    with Store.open(older / "podsift.db"):
+        pass
+    assert stat.S_IMODE((older / "podsift.db").stat().st_mode) == 0o600

@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import httpx
 import lxml.html
@@ -174,23 +176,14 @@ def test_cookies_are_secure_behind_https(settings, embedder):
     assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 
 
-def test_no_secret_in_error_pages_or_logs(settings, embedder, tmp_path):
-    """`podsift serve` as a user runs it, with an SMTP password set: a failing page shows no
-    traceback and no secret, and nothing it logs holds the password or the session key."""
-    seed(settings, embedder, password="s3cret")
-    password = "hunter2-never-shown"
+@contextmanager
+def serving(settings, log: Path | None = None, env: dict[str, str] | None = None):
+    """`podsift serve --no-schedule` as a user starts it, on a free loopback port; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "PODSIFT_HOME": str(settings.home),
-        "PODSIFT_SMTP_URL": "smtp+starttls://ada@127.0.0.1:1",
-        "PODSIFT_SMTP_PASSWORD": password,
-        "PODSIFT_MAIL_FROM": "digest@example.org",
-    }
-    log = tmp_path / "serve.log"
-    with open(log, "w") as out:
+    env = {**os.environ, "PODSIFT_HOME": str(settings.home), **(env or {})}
+    with open(log or os.devnull, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "podsift", "serve", "--port", str(port), "--no-schedule"],
             env=env,
@@ -205,19 +198,33 @@ def test_no_secret_in_error_pages_or_logs(settings, embedder, tmp_path):
                 httpx.get(f"{base}/login")
                 break
             except httpx.ConnectError:
-                assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline and process.poll() is None, log.read_text() if log else ""
                 time.sleep(0.2)
-        with httpx.Client(base_url=base) as client:
-            token = csrf(client.get("/login").text)
-            client.post("/login", data={"email": "ada@example.org", "password": "s3cret", "csrf": token})
-            assert client.get("/feeds").status_code == 200  # logged in
-            with Store.open(settings.db_path) as store:  # something goes badly wrong under the app
-                store.conn.execute("ALTER TABLE insights RENAME TO insights_gone")
-            failed = client.get("/digest/2026-11-02")
-            session = client.cookies.get("podsift_session")
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_no_secret_in_error_pages_or_logs(settings, embedder, tmp_path):
+    """`podsift serve` as a user runs it, with an SMTP password set: a failing page shows no
+    traceback and no secret, and nothing it logs holds the password or the session key."""
+    seed(settings, embedder, password="s3cret")
+    password = "hunter2-never-shown"
+    env = {
+        "PODSIFT_SMTP_URL": "smtp+starttls://ada@127.0.0.1:1",
+        "PODSIFT_SMTP_PASSWORD": password,
+        "PODSIFT_MAIL_FROM": "digest@example.org",
+    }
+    log = tmp_path / "serve.log"
+    with serving(settings, log, env) as base, httpx.Client(base_url=base) as client:
+        token = csrf(client.get("/login").text)
+        client.post("/login", data={"email": "ada@example.org", "password": "s3cret", "csrf": token})
+        assert client.get("/feeds").status_code == 200  # logged in
+        with Store.open(settings.db_path) as store:  # something goes badly wrong under the app
+            store.conn.execute("ALTER TABLE insights RENAME TO insights_gone")
+        failed = client.get("/digest/2026-11-02")
+        session = client.cookies.get("podsift_session")
     key = (settings.home / "secret.key").read_bytes()
     assert failed.status_code == 500 and "Traceback" not in failed.text and "insights" not in failed.text
     logged = log.read_text()
@@ -310,3 +317,249 @@ def test_the_status_page_shows_the_owner_what_podsift_status_says(web, settings,
     token = csrf(other.get("/login").text)
     other.post("/login", data={"email": "bob@example.org", "password": "hunter2", "csrf": token})
     assert other.get("/status").status_code == 404 and 'href="/status"' not in other.get("/feeds").text
+
+
+@pytest.mark.parametrize(
+    "path,status,text",
+    [
+        ("/search?q=%00", 200, "0 results"),
+        ("/search?q=glacier%00downhill", 200, "2 results for"),  # as "glacier downhill": an insight and a sentence
+        ("/episode/99999999999999999999", 404, "no episode matches"),
+        ("/digest/9999-12-31", 404, "a day from 1970-01-01 to"),
+        ("/digest/0001-01-01", 404, "a day from 1970-01-01 to"),
+        ("/digest/2026-13-01", 404, "YYYY-MM-DD"),
+        ("/topics/99999999999999999999", 404, "No such topic"),
+    ],
+)
+def test_odd_inputs_get_a_4xx_page_that_says_what_is_valid(web, settings, path, status, text):
+    log_in(web)
+    response = web.get(path)
+    assert response.status_code == status and text in response.text, response.text[:300]
+    with Store.open(settings.db_path) as store:
+        assert [day for day, _ in store.digest_days(1)] in ([], ["2026-11-02"])  # nothing stored for odd days
+
+
+def test_a_search_of_too_many_words_is_refused_at_once(web):
+    log_in(web)
+    response = web.get("/search", params={"q": " ".join(["glacier"] * 1500)})
+    assert response.status_code == 400 and "at most 20 words" in response.text
+    once = re.search(r"\d+ results? for", web.get("/search", params={"q": "glacier"}).text).group(0)
+    assert once in web.get("/search", params={"q": " ".join(["glacier"] * 20)}).text  # twenty words still search
+
+
+def test_voting_on_an_insight_that_does_not_exist_is_a_404(web):
+    log_in(web)
+    token = csrf(web.get("/feeds").text)
+    for missing in ("99999", "99999999999999999999"):
+        response = web.post(f"/insight/{missing}/vote", data={"vote": "up", "csrf": token, "back": "/"})
+        assert response.status_code == 404 and "no insight" in response.text
+
+
+def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(settings, embedder):
+    """Another process holds the store's write lock; a vote waits for it. Meanwhile the login page
+    must still answer: handlers run beside the event loop, not on it."""
+    import threading
+
+    import uvicorn
+
+    seed(settings, embedder, password="s3cret")
+    web = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+    threading.Thread(target=web.run, daemon=True).start()
+    while not web.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{web.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client, Store.open(settings.db_path) as other:
+            token = csrf(client.get("/login").text)
+            client.post("/login", data={"email": "ada@example.org", "password": "s3cret", "csrf": token})
+            token = csrf(client.get("/feeds").text)
+            other.conn.execute("BEGIN IMMEDIATE")  # the write lock, as a long scan's transaction holds it
+            voting = threading.Thread(
+                target=client.post, args=("/insight/1/vote",), kwargs={"data": {"vote": "up", "csrf": token}}
+            )
+            voting.start()
+            time.sleep(0.5)  # the vote is now waiting on the lock
+            started = time.monotonic()
+            assert httpx.get(f"{base}/login", timeout=10).status_code == 200
+            answered = time.monotonic() - started
+            other.conn.execute("COMMIT")
+            voting.join(timeout=60)
+        assert answered < 5, f"the login page waited {answered:.1f} s behind a blocked handler"
+        with Store.open(settings.db_path) as store:
+            assert store.votes(1) == {1: 1}  # and the vote went through once the lock was free
+    finally:
+        web.should_exit = True
+
+
+def log_out(client) -> None:
+    client.post("/logout", data={"csrf": csrf(client.get("/feeds").text)})
+
+
+def test_logging_out_ends_the_session_for_every_copy_of_its_cookie(web, settings):
+    log_in(web)
+    copied = TestClient(create_app(settings), cookies={"podsift_session": web.cookies["podsift_session"]})
+    assert copied.get("/feeds", follow_redirects=False).status_code == 200  # a copy works while the session lasts
+    log_out(web)
+    assert copied.get("/feeds", follow_redirects=False).headers["location"] == "/login"
+    assert web.get("/feeds", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_a_new_password_ends_every_session_of_that_person(web, settings):
+    from click.testing import CliRunner
+
+    from podsift.cli import main
+
+    log_in(web)
+    other_device = TestClient(create_app(settings))
+    log_in(other_device)
+    changed = CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="n3w-s3cret\n")
+    assert changed.exit_code == 0, changed.output
+    for client in (web, other_device):
+        assert client.get("/feeds", follow_redirects=False).headers["location"] == "/login"
+    assert log_in(web, "s3cret").status_code == 401 and log_in(web, "n3w-s3cret").status_code == 303
+
+
+def test_failed_logins_on_one_account_do_not_lock_out_another(web, settings, embedder):
+    seed(settings, embedder, email="bob@example.org", password="hunter2")
+    for _ in range(5):
+        assert log_in(web, "wrong").status_code == 401
+    assert log_in(web).status_code == 429  # ada waits...
+    token = csrf(web.get("/login").text)
+    bob = web.post(
+        "/login", data={"email": "bob@example.org", "password": "hunter2", "csrf": token}, follow_redirects=False
+    )
+    assert bob.status_code == 303  # ...bob, from the same address, does not
+
+
+def test_one_address_cannot_guess_on_account_after_account(web):
+    token = csrf(web.get("/login").text)
+    codes = [
+        web.post("/login", data={"email": f"u{n}@example.org", "password": "x", "csrf": token}).status_code
+        for n in range(25)
+    ]
+    assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy(settings, embedder):
+    seed(settings, embedder, password="s3cret")
+
+    def attempts(client, forwarded):
+        token = csrf(client.get("/login").text)
+        return [
+            client.post(
+                "/login",
+                data={"email": "ada@example.org", "password": "wrong", "csrf": token},
+                headers={"X-Forwarded-For": f"203.0.113.{n}" if forwarded else ""},
+            ).status_code
+            for n in range(6)
+        ]
+
+    direct = TestClient(create_app(settings), client=("198.51.100.7", 50000))
+    assert attempts(direct, forwarded=True)[-1] == 429  # a forged header from a client is ignored
+    proxied = dataclasses.replace(settings, trusted_proxies=("198.51.100.0/24",))
+    behind = TestClient(create_app(proxied), client=("198.51.100.1", 50000))
+    assert attempts(behind, forwarded=True) == [401] * 6  # six people behind the proxy, one try each
+    assert attempts(behind, forwarded=False)[-1] == 429  # the proxy's own address is limited like any other
+
+
+def test_the_login_limit_is_not_bypassed_through_podsift_serve(settings, embedder):
+    """uvicorn, as `podsift serve` starts it, must not take X-Forwarded-For from a client on loopback."""
+    seed(settings, embedder, password="s3cret")
+    with serving(settings) as base, httpx.Client(base_url=base) as client:
+        token = csrf(client.get("/login").text)
+        codes = [
+            client.post(
+                "/login",
+                data={"email": "ada@example.org", "password": "wrong", "csrf": token},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(6)
+        ]
+    assert codes == [401] * 5 + [429]
+
+
+def test_pages_carry_a_content_security_policy_and_cannot_be_framed(web, settings):
+    from podsift.cli import feed_url
+
+    log_in(web)
+    web.get("/digest/2026-11-02")
+    for path in ("/login", "/feeds", "/digest/2026-11-02", "/episode/1", "/search?q=ice", "/nothing-here"):
+        response = web.get(path)
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and "default-src 'none'" in policy
+        assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+        doc = lxml.html.fromstring(response.text or "<p></p>")
+        assert not [s for s in doc.iter("script") if not s.get("src")], f"inline script on {path}: CSP blocks it"
+        assert not [el for el in doc.iter() if isinstance(el.tag, str) and el.get("style")], f"style= on {path}"
+        assert not list(doc.iter("style")), path
+    atom = web.get(feed_url(settings, 1).replace(settings.base_url, ""))
+    assert "frame-ancestors 'none'" in atom.headers["content-security-policy"]
+
+
+def test_login_takes_as_long_for_an_unknown_email_as_for_a_known_one(web):
+    """Timing must not tell which emails have an account: both paths hash the password."""
+    import statistics
+
+    def median_seconds(email):
+        times = []
+        for _ in range(7):
+            token = csrf(web.get("/login").text)
+            started = time.perf_counter()
+            web.post("/login", data={"email": email, "password": "wrong", "csrf": token})
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    known, unknown = median_seconds("ada@example.org"), median_seconds("nobody@example.org")
+    assert unknown > known / 2, f"known {known * 1000:.0f} ms, unknown {unknown * 1000:.0f} ms"
+
+
+def test_an_unsubscribe_can_be_undone_from_the_same_link(web, settings):
+    url = unsubscribe_url(settings, 1).replace(settings.base_url, "")
+    done = web.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert "no more digest emails" in done.text and 'action="' in done.text and "Resubscribe" in done.text
+    with Store.open(settings.db_path) as store:
+        assert store.mail_recipients() == []
+    again = web.post(url.replace("/unsubscribe/", "/resubscribe/"))
+    assert again.status_code == 200 and "back on" in again.text
+    with Store.open(settings.db_path) as store:
+        assert [r.email for r in store.mail_recipients()] == ["ada@example.org"]
+    assert web.post(url.replace("/unsubscribe/1/", "/resubscribe/2/")).status_code == 404
+
+
+def test_a_person_who_unsubscribed_can_turn_email_back_on_when_logged_in(web, settings):
+    with Store.open(settings.db_path) as store:
+        store.unsubscribe_email(1)
+    log_in(web)
+    page = web.get("/digest/2026-11-02").text
+    assert "Email is off" in page
+    web.post("/email/on", data={"csrf": csrf(page)})
+    with Store.open(settings.db_path) as store:
+        assert [r.email for r in store.mail_recipients()] == ["ada@example.org"]
+    assert "Email is off" not in web.get("/digest/2026-11-02").text
+
+
+def test_an_opml_import_is_capped_with_a_clear_message(web, settings):
+    log_in(web)
+    token = csrf(web.get("/feeds").text)
+    outlines = "".join(f'<outline text="s{n}" xmlUrl="https://s{n}.example/rss"/>' for n in range(1001))
+    big = f'<opml version="2.0"><body>{outlines}</body></opml>'.encode()
+    page = web.post("/feeds/import", data={"csrf": token}, files={"opml": ("subs.opml", big, "text/xml")})
+    assert "lists 1,001 feeds" in page.text and "at most 1,000" in page.text
+    huge = b'<opml version="2.0"><body>' + b" " * 3_000_000 + b"</body></opml>"
+    page = web.post("/feeds/import", data={"csrf": token}, files={"opml": ("subs.opml", huge, "text/xml")})
+    assert "larger than 2 MB" in page.text
+    with Store.open(settings.db_path) as store:
+        assert len(store.shows()) == 1  # nothing imported from either
+
+
+def test_the_shows_page_comes_in_pages(web, settings):
+    with Store.open(settings.db_path) as store:
+        for n in range(250):
+            store.subscribe(1, f"https://s{n:03d}.example/rss", f"Show {n:03d}")
+    log_in(web)
+    first = web.get("/feeds")
+    rows = lxml.html.fromstring(first.text).xpath("//table//tr[td]")
+    assert len(rows) == 100 and 'href="/feeds?page=2"' in first.text and len(first.content) < 200_000
+    last = web.get("/feeds?page=3")
+    assert len(lxml.html.fromstring(last.text).xpath("//table//tr[td]")) == 51 and "page=4" not in last.text
+    assert web.get("/feeds?page=0").status_code == 404 and web.get("/feeds?page=x").status_code == 404

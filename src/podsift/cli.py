@@ -20,11 +20,12 @@ from .embed import MiniLM
 from .errors import ConfigError, PodsiftError
 from .extract import Extractor
 from .net import Fetcher
+from .parsers.opml import MAX_BYTES as MAX_OPML_BYTES
 from .parsers.opml import parse_opml, to_opml
 from .parsers.url import feed_address
 from .pipeline import Context, ScanReport, scan
 from .progress import Reporter, RichReporter
-from .rank import day_over, digest_for, stored_digests, yesterday
+from .rank import day_over, digest_day, digest_for, stored_digests, yesterday
 from .render import (
     clock,
     digest_html,
@@ -110,7 +111,8 @@ def _feeds_from(sources) -> list[tuple[str, str]]:
             found = [("", feed_address(source))]
         elif Path(source).is_file():
             try:
-                found = parse_opml(Path(source).read_bytes())
+                with open(source, "rb") as f:
+                    found = parse_opml(f.read(MAX_OPML_BYTES + 1))  # never more than the parser takes
             except PodsiftError as exc:
                 raise PodsiftError(f"{source}: {exc}") from None
         else:
@@ -306,7 +308,7 @@ def digest(day, fmt, rebuild):
     an idea was heard on that day, and takes at most two items from one show. A quiet day gives a
     shorter digest rather than filler."""
     settings = load_settings()
-    when = day.date() if day else yesterday(settings.timezone)
+    when = digest_day(day.date(), settings.timezone) if day else yesterday(settings.timezone)
     with _store(settings) as store:
         found = digest_for(store, settings, store.local_recipient(), when, MiniLM(), rebuild)
     if found.provisional:
@@ -356,7 +358,7 @@ def outbox(day):
     table = Table("Day", "Recipient", "Status", "Attempts", "Detail")
     for d in rows:
         detail = d.error or (f"sent {d.sent_at}" if d.sent_at else f"next try {d.next_attempt_at or 'now'}")
-        style = {"failed": "red", "pending": "yellow"}.get(d.status, "")
+        style = {"failed": "red", "pending": "yellow", "cancelled": "dim"}.get(d.status, "")
         table.add_row(
             d.day, Text(emails.get(d.recipient_id, "")), Text(d.status, style=style), str(d.attempts), Text(detail)
         )
@@ -426,7 +428,9 @@ def serve(host, port, no_schedule):
         server = SmtpServer.from_settings(settings) if settings.smtp_url else None  # a bad URL stops us here
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         Scheduler(settings, server=server).start()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvicorn would take X-Forwarded-For from any client on 127.0.0.1; the app reads it itself, and
+    # only from `trusted_proxies`.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @main.group()
@@ -493,7 +497,7 @@ def run_command(day, quiet):
     if not settings.mail_from:
         raise ConfigError("set PODSIFT_MAIL_FROM (or mail_from in podsift.toml) to the address digests come from")
     server = SmtpServer.from_settings(settings)
-    when = day.date() if day else yesterday(settings.timezone)
+    when = digest_day(day.date(), settings.timezone) if day else yesterday(settings.timezone)
     if not day_over(when, settings.timezone):
         raise PodsiftError(
             f"{when} is not over yet in {settings.timezone}: its digest could still grow. Run it once the day "

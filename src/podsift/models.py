@@ -184,7 +184,8 @@ class Delivery:
     day: str
     channel: str
     message_id: str
-    status: str  # pending | sending | sent | failed
+    status: str  # pending | sending | sent | failed | cancelled (its recipient unsubscribed first)
+    digest_id: int | None = None  # the stored digest it carries
     attempts: int = 0
     error: str | None = None
     next_attempt_at: str | None = None

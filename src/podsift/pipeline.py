@@ -27,7 +27,7 @@ from .progress import Reporter
 from .rank import Digest, digest_for
 from .scan import FeedResult, apply_feed, due, fetch_feed, record_failure
 from .settings import Settings
-from .store import Store, holder_name
+from .store import UNSUBSCRIBED, Store, holder_name
 from .transcribe import Transcriber
 
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
@@ -142,6 +142,9 @@ def retry_outbox(ctx: Context, embedder: Embedder, server: SmtpServer | None) ->
     sent = []
     for owed in ctx.store.unsent_deliveries():
         recipient = ctx.store.recipient(owed.recipient_id)
+        if recipient.unsubscribed_at:  # owed from before they left: owed no more
+            ctx.store.delivery_cancelled(owed.id, UNSUBSCRIBED)
+            continue
         _, delivery = deliver_day(ctx, recipient, date.fromisoformat(owed.day), embedder, server)
         if delivery and delivery.status != owed.status:
             sent.append(delivery)

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from .embed import Embedder
+from .errors import NotFound
 from .models import StoredInsight
 from .settings import Settings, zone
 from .store import Store
@@ -25,6 +26,7 @@ MIN_SCORE = 0.5  # below this an insight is not worth a reader's morning
 SAME_IDEA = 0.6  # cosine above which two insights from different shows or days are one idea
 INTEREST_LIFT = 0.5  # score added per unit of cosine to the closest interest
 FEEDBACK_LIFT = 0.2  # score added (or taken) per unit of cosine to the closest liked (disliked) insight
+FIRST_DAY = date(1970, 1, 1)  # no podcast is older; nor can a digest be asked for a day after today
 
 
 @dataclass
@@ -33,6 +35,15 @@ class DigestItem:
 
     insight: StoredInsight
     also: list[StoredInsight] = field(default_factory=list)
+
+
+def digest_day(day: date, timezone: str) -> date:
+    """`day`, if a digest can be asked for it: from FIRST_DAY to today in the reader's time zone
+    (today's is provisional); otherwise a NotFound that gives the range."""
+    today = datetime.now(zone(timezone)).date()
+    if not FIRST_DAY <= day <= today:
+        raise NotFound(f"there is no digest for {day}: give a day from {FIRST_DAY} to {today} (today in {timezone})")
+    return day
 
 
 def yesterday(timezone: str) -> date:

@@ -8,6 +8,7 @@ The object is built once by the CLI and passed explicitly to every stage.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import re
@@ -80,7 +81,18 @@ def web_address(url: str) -> str:
     return url
 
 
-CHECKS = {"zone": zone, "clock_time": clock_time, "web_address": web_address}  # for `checked` fields
+def networks(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """IP addresses or networks as written ("127.0.0.1", "10.0.0.0/8"), or a ConfigError naming the bad one."""
+    found = []
+    for value in values:
+        try:
+            found.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ConfigError(f"{value!r} is not an IP address or network, like '127.0.0.1' or '10.0.0.0/8'") from None
+    return found
+
+
+CHECKS = {"zone": zone, "clock_time": clock_time, "web_address": web_address, "networks": networks}
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,8 @@ class Settings:
     allow_private_networks: bool = False
     interests: tuple[str, ...] = ()
     base_url: str = checked("web_address", default="http://127.0.0.1:8080")  # links in email point here
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client; no one else's is believed.
+    trusted_proxies: tuple[str, ...] = checked("networks", default=())
     delivery_time: str = checked("clock_time", default="07:00")  # when `podsift serve` runs the day's job
     smtp_url: str = ""  # smtp://host:25, smtp+starttls://user@host:587 or smtps://user@host:465
     mail_from: str = ""  # the sender, e.g. "podsift <digest@example.com>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 import sqlite3
 from dataclasses import asdict
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import NotFound, PodsiftError
+from .errors import NotFound, ParseError, PodsiftError
 from .models import (
     Delivery,
     Episode,
@@ -36,6 +37,9 @@ from .models import (
 
 EPISODE_STATES = ("skipped", "new", "downloaded", "transcribed", "extracted", "failed")
 KEEP_RUNS = 500  # of each kind: over a year of daily jobs
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id names nothing (and would overflow the query)
+MAX_SEARCH_WORDS = 20
+UNSUBSCRIBED = "not sent: the recipient unsubscribed first"
 
 
 def explain(exc: sqlite3.Error, path: Path) -> PodsiftError:
@@ -78,7 +82,7 @@ class Store:
     def open(cls, path: Path) -> "Store":
         """Open (creating if needed) the database at `path` and bring its schema up to date."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private(path)
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
@@ -161,6 +165,8 @@ class Store:
                 "password_hash = COALESCE(?, password_hash) WHERE id = ?",
                 (email, name, name, password_hash, recipient_id),
             )
+            if password_hash:  # a new password ends every session the old one opened
+                self.conn.execute("DELETE FROM sessions WHERE recipient_id = ?", (recipient_id,))
         return self.recipient(recipient_id), created
 
     def recipient(self, recipient_id: int) -> Recipient:
@@ -195,10 +201,45 @@ class Store:
         return [_recipient(r) for r in rows]
 
     def unsubscribe_email(self, recipient_id: int) -> None:
-        """Send this recipient no more email (the one-click unsubscribe)."""
+        """Send this recipient no more email (the one-click unsubscribe), nor what the outbox still owes them."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE id = ?",
+                (now(), recipient_id),
+            )
+            self.conn.execute(
+                "UPDATE deliveries SET status = 'cancelled', error = ?, next_attempt_at = NULL "
+                "WHERE recipient_id = ? AND status IN ('pending', 'sending')",
+                (UNSUBSCRIBED, recipient_id),
+            )
+
+    def resubscribe_email(self, recipient_id: int) -> None:
+        """Turn a recipient's email back on: their next digest is emailed again."""
+        self.conn.execute("UPDATE recipients SET unsubscribed_at = NULL WHERE id = ?", (recipient_id,))
+
+    # -- web sessions -------------------------------------------------------------------------
+
+    def start_session(self, token_hash: str, recipient_id: int) -> None:
+        stamp = now()
         self.conn.execute(
-            "UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE id = ?", (now(), recipient_id)
+            "INSERT INTO sessions (token_hash, recipient_id, created_at, seen_at) VALUES (?, ?, ?, ?)",
+            (token_hash, recipient_id, stamp, stamp),
         )
+
+    def session_recipient(self, token_hash: str, seen_since: str, refresh_before: str) -> int | None:
+        """Who a live session belongs to: one seen since `seen_since`; its last sighting moves on
+        when older than `refresh_before` (not at every request: that would be a write per page)."""
+        row = self.conn.execute(
+            "SELECT recipient_id, seen_at FROM sessions WHERE token_hash = ? AND seen_at >= ?", (token_hash, seen_since)
+        ).fetchone()
+        if row is None:
+            return None
+        if row[1] < refresh_before:
+            self.conn.execute("UPDATE sessions SET seen_at = ? WHERE token_hash = ?", (now(), token_hash))
+        return row[0]
+
+    def end_session(self, token_hash: str) -> None:
+        self.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
     # -- the outbox ---------------------------------------------------------------------------
 
@@ -257,6 +298,13 @@ class Store:
         self.conn.execute(
             "UPDATE deliveries SET status = 'pending', error = ?, next_attempt_at = ? WHERE id = ?",
             (error, retry_at, delivery_id),
+        )
+
+    def delivery_cancelled(self, delivery_id: int, why: str) -> None:
+        """An owed email that will not be sent (its recipient unsubscribed): no longer owed."""
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'cancelled', error = ?, next_attempt_at = NULL WHERE id = ?",
+            (why, delivery_id),
         )
 
     def delivery_failed(self, delivery_id: int, error: str) -> None:
@@ -405,7 +453,7 @@ class Store:
 
     def lookup_episode(self, ref: str) -> Episode:
         """An episode by id, guid or the start of its title, as a user types it on the command line."""
-        if ref.isdigit():
+        if ref.isdigit() and int(ref) <= MAX_ID:
             row = self.conn.execute(f"{_EPISODE_SQL} WHERE e.id = ?", (int(ref),)).fetchone()
             if row:
                 return _episode(row)
@@ -635,6 +683,7 @@ class Store:
 
     def insights_by_id(self, ids: list[int]) -> list[StoredInsight]:
         """Insights in the order of `ids`; ids that no longer exist are left out."""
+        ids = [i for i in ids if 0 < i <= MAX_ID]
         if not ids:
             return []
         rows = self.conn.execute(f"{_INSIGHT_SQL} WHERE i.id IN ({', '.join('?' * len(ids))})", ids)
@@ -643,6 +692,8 @@ class Store:
 
     def vote(self, recipient_id: int, insight_id: int, vote: int) -> None:
         """Record a thumbs up (1) or down (-1); a second vote replaces the first."""
+        if not self.insights_by_id([insight_id]):
+            raise NotFound(f"no insight {insight_id}: it may have been removed; reload the page")
         self.conn.execute(
             "INSERT INTO feedback (recipient_id, insight_id, vote, created_at) VALUES (?, ?, ?, ?) ON CONFLICT "
             "(recipient_id, insight_id) DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
@@ -655,8 +706,13 @@ class Store:
         return dict(rows.fetchall())
 
     def search(self, query: str, recipient_id: int, limit: int = 50) -> list[dict]:
-        """Insights and transcript sentences matching every word of `query`, in shows the recipient follows."""
-        words = [w for w in query.split() if w.strip('"')]
+        """Insights and transcript sentences matching every word of `query`, in shows the recipient follows.
+
+        Control characters separate words; a query of more than MAX_SEARCH_WORDS is a ParseError
+        (matching a thousand phrases takes seconds, and no one means it)."""
+        words = [w for w in re.sub(r"[\x00-\x1f\x7f]", " ", query).split() if w.strip('"')]
+        if len(words) > MAX_SEARCH_WORDS:
+            raise ParseError(f"search at most {MAX_SEARCH_WORDS} words at a time; this query has {len(words)}")
         if not words:
             return []
         match = " ".join('"' + w.replace('"', '""') + '"' for w in words)  # words, never FTS syntax
@@ -922,6 +978,18 @@ def _episode(row: sqlite3.Row) -> Episode:
     published = datetime.fromisoformat(row["published_at"]) if row["published_at"] else None
     links = [TranscriptLink(**d) for d in json.loads(row["transcript_links"])]
     return _build(Episode, row, published_at=published, transcript_links=links)
+
+
+def _private(path: Path) -> None:
+    """Make the store's folder and file readable by their owner only (the file holds password hashes),
+    creating them so, and tightening what an earlier version made world-readable. SQLite gives its
+    -wal and -shm files the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    elif path.stat().st_mode & 0o077 and path.stat().st_uid == os.geteuid():
+        path.chmod(0o600)
 
 
 def _free(holder: str | None, until: str | None, at: str) -> bool:

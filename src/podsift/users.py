@@ -1,4 +1,4 @@
-"""Recipients' secrets: password hashes, and signed unsubscribe tokens that need no login.
+"""Recipients' secrets: password hashes, web session tokens, and signed unsubscribe tokens that need no login.
 
 Passwords are hashed with scrypt (standard library) and a random salt. Unsubscribe tokens are an
 HMAC of the purpose and the recipient's id under a key kept in `$PODSIFT_HOME/secret.key` (created on first use,
@@ -25,15 +25,29 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    """Whether `password` matches a hash from `hash_password`, in constant time."""
+    """Whether `password` matches a hash from `hash_password`, in constant time. With no usable
+    hash (an unknown email, a person without a password) it still runs scrypt, so that the time a
+    login takes does not tell which emails have an account."""
+    kind, _, rest = (stored or "").partition("$")
+    salt, _, digest = rest.partition("$")
     try:
-        kind, salt, digest = (stored or "").split("$")
+        usable = kind == "scrypt" and bool(salt) and bool(digest)
+        salt_bytes, expected = (base64.b64decode(salt), base64.b64decode(digest)) if usable else (b"", b"")
     except ValueError:
-        return False
-    if kind != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, **SCRYPT)
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
+        usable, salt_bytes, expected = False, b"", b""
+    candidate = hashlib.scrypt(password.encode(), salt=salt_bytes or bytes(16), dklen=32, **SCRYPT)
+    return usable and hmac.compare_digest(candidate, expected)
+
+
+def session_token() -> tuple[str, str]:
+    """A new web session: the token for the cookie, and the hash the store keeps instead of it."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a session token: a stolen copy of the store opens no session."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def secret_key(home: Path) -> bytes:

@@ -10,9 +10,15 @@ from lxml import etree
 from ..errors import ParseError
 from .url import http_url
 
+MAX_BYTES = 2_000_000  # a podcast app's export of 500 shows is about 100 KB
+MAX_FEEDS = 1000  # per import: more is a mistake or an attack, and would swamp the shows page and the next scan
+
 
 def parse_opml(data: bytes) -> list[tuple[str, str]]:
-    """(title, feed URL) of every outline with an xmlUrl, nested folders included, first of duplicates kept."""
+    """(title, feed URL) of every outline with a valid http(s) xmlUrl, nested folders included, first
+    of duplicates kept. A file over MAX_BYTES or listing over MAX_FEEDS feeds is a ParseError."""
+    if len(data) > MAX_BYTES:
+        raise ParseError(f"the file is larger than {MAX_BYTES // 1_000_000} MB, which no list of podcasts needs")
     parser = etree.XMLParser(recover=True, resolve_entities="internal", no_network=True, load_dtd=False)
     try:
         root = etree.fromstring(data, parser) if data.strip() else None
@@ -29,6 +35,11 @@ def parse_opml(data: bytes) -> list[tuple[str, str]]:
             continue
         seen.add(url)
         feeds.append(((outline.get("title") or outline.get("text") or "").strip(), url))
+    if len(feeds) > MAX_FEEDS:
+        raise ParseError(
+            f"the file lists {len(feeds):,} feeds; podsift imports at most {MAX_FEEDS:,} at once: "
+            "split it and import each part"
+        )
     return feeds
 
 

@@ -1,0 +1,371 @@
+"""The web app: read digests and play each insight from its second, rate insights, manage shows.
+
+Starlette with Jinja templates (autoescaped: every piece of feed text is escaped on the way out),
+no front-end build, no inline script or style (the Content-Security-Policy forbids them). Every
+page but login, unsubscribe and the Atom feed needs a session (`guard.py`: sessions in the store,
+CSRF tokens, the login limit, the headers). The unsubscribe link in email works without logging
+in, authenticated by its signed token, accepts the one-click POST of RFC 8058, and can be undone.
+
+Handlers are plain functions that Starlette runs in its thread pool: they wait on SQLite and run
+ONNX, and on the event loop one slow request would hold up every other.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from importlib import resources
+
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..embed import MiniLM
+from ..errors import NotFound, ParseError
+from ..parsers.opml import MAX_BYTES as MAX_OPML_BYTES
+from ..parsers.opml import parse_opml, to_opml
+from ..parsers.url import feed_address
+from ..rank import digest_day, digest_for, stored_digests, yesterday
+from ..render import clock, digests_atom, listen_url, safe_url
+from ..settings import Settings, zone
+from ..status import status as service_status
+from ..store import Store
+from ..topics import Topic, topics
+from ..users import check_token, secret_key, verify_password
+from .guard import (
+    SESSION_IDLE,
+    LoginLimits,
+    SecurityHeaders,
+    begin_session,
+    client_address,
+    csrf_token,
+    end_session,
+    form_checked,
+    session_user,
+)
+
+SHOWS_PER_PAGE = 100
+
+
+class App:
+    """The app's state: settings, templates, the embedder and the login limits."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        folder = str(resources.files("podsift") / "templates")
+        self.templates = Environment(loader=FileSystemLoader(folder), autoescape=True)
+        self.templates.globals.update(clock=clock, highlight=highlight, listen_url=listen_url, safe_url=safe_url)
+        self.embedder = MiniLM()
+        self.limits = LoginLimits(settings)
+
+    def store(self) -> Store:
+        return Store.open(self.settings.db_path)
+
+    def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        uid = request.state.uid if hasattr(request.state, "uid") else None
+        if uid:
+            with self.store() as store:
+                me = store.recipient(uid)
+                context.setdefault("owner", store.owner() == uid)  # the status page is theirs
+                context.setdefault("email_off", bool(me.email and me.unsubscribed_at))
+        html = self.templates.get_template(name).render(csrf=csrf_token(request), user=uid, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def problem(self, request: Request, status: int, message: str) -> HTMLResponse:
+        """A 4xx page that says what was wrong and what is valid."""
+        return self.page(request, "problem.html", status, message=message)
+
+
+def highlight(snippet: str) -> Markup:
+    """A search snippet, escaped, with its matched words (between \\x02 and \\x03) marked."""
+    return Markup(str(escape(snippet)).replace("\x02", "<mark>").replace("\x03", "</mark>"))
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The podsift web app for one install."""
+    app = App(settings)
+
+    def who(request: Request) -> int | None:
+        with app.store() as store:
+            return session_user(request, store)
+
+    async def signed_in(request: Request) -> bool:
+        """Whether the request belongs to a live session; its person's id goes to `request.state.uid`."""
+        request.state.uid = await run_in_threadpool(who, request)
+        if not request.state.uid:
+            request.session.pop("sid", None)  # ended or expired: the cookie forgets it
+        return bool(request.state.uid)
+
+    def login_required(handler):
+        """`handler(request)`, run in the thread pool for a live session; else the login page."""
+
+        async def wrapped(request: Request):
+            if not await signed_in(request):
+                return RedirectResponse("/login", status_code=303)
+            return await run_in_threadpool(handler, request)
+
+        return wrapped
+
+    def posted(handler):
+        """A login-required form handler, `handler(request, form)`, that refuses a request without
+        the session's CSRF token."""
+
+        async def wrapped(request: Request):
+            if not await signed_in(request):
+                return RedirectResponse("/login", status_code=303)
+            form = await form_checked(request)
+            if form is None:
+                return PlainTextResponse("The form was stale or forged: reload the page and try again.", 403)
+            return await run_in_threadpool(handler, request, form)
+
+        return wrapped
+
+    async def login(request: Request):
+        if request.method == "GET":
+            return app.page(request, "login.html")
+        form = await form_checked(request)
+        if form is None:
+            return app.page(request, "login.html", 403, error="The form was stale: try again.")
+        return await run_in_threadpool(log_in, request, form)
+
+    def log_in(request: Request, form):
+        address = client_address(request, app.limits.trusted)
+        email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+        if app.limits.refused(address, email):
+            return app.page(request, "login.html", 429, error="Too many failed logins: wait five minutes.")
+        with app.store() as store:
+            try:
+                person = store.recipient_by_email(email)
+            except NotFound:
+                person = None
+            if not verify_password(password, person.password_hash if person else None) or person is None:
+                app.limits.failed(address, email)
+                return app.page(request, "login.html", 401, error="Wrong email or password.")
+            begin_session(request, store, person.id)
+        return RedirectResponse("/", status_code=303)
+
+    def logout(request: Request, form):
+        with app.store() as store:
+            end_session(request, store)
+        return RedirectResponse("/login", status_code=303)
+
+    def home(request: Request):
+        with app.store() as store:
+            days = store.digest_days(request.state.uid, 1)
+        latest = days[0][0] if days else yesterday(settings.timezone).isoformat()
+        return RedirectResponse(f"/digest/{latest}", status_code=303)
+
+    def digest(request: Request):
+        uid = request.state.uid
+        with app.store() as store:
+            timezone = store.recipient(uid).timezone or settings.timezone
+            try:
+                day = digest_day(date.fromisoformat(request.path_params["day"]), timezone)
+            except ValueError:
+                return app.problem(request, 404, "Not a date: use /digest/YYYY-MM-DD.")
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
+            found = digest_for(store, settings, uid, day, app.embedder)
+            votes = store.votes(uid)
+        today = datetime.now(zone(timezone)).date()
+        return app.page(
+            request,
+            "digest.html",
+            day=day.isoformat(),
+            items=found.items,
+            provisional=found.provisional,
+            votes=votes,
+            previous=(day - timedelta(days=1)).isoformat() if day > date(1970, 1, 1) else "",
+            next=(day + timedelta(days=1)).isoformat() if day < today else "",
+        )
+
+    def vote(request: Request, form):
+        with app.store() as store:
+            try:
+                store.vote(request.state.uid, int(request.path_params["id"]), 1 if form.get("vote") == "up" else -1)
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
+        back = str(form.get("back", "/"))
+        return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
+
+    def feeds(request: Request, message: str = ""):
+        try:
+            number = int(request.query_params.get("page", "1"))
+        except ValueError:
+            number = 0
+        with app.store() as store:
+            shows = store.shows(request.state.uid)
+        pages = max(1, -(-len(shows) // SHOWS_PER_PAGE))
+        if not 1 <= number <= pages:
+            return app.problem(
+                request, 404, f"There is no page {request.query_params.get('page')}: pages 1 to {pages}."
+            )
+        shown = shows[(number - 1) * SHOWS_PER_PAGE : number * SHOWS_PER_PAGE]
+        context = {"total": len(shows), "page": number, "pages": pages, "message": message}
+        return app.page(request, "feeds.html", shows=shown, **context)
+
+    def add_feed(request: Request, form):
+        try:
+            url = feed_address(str(form.get("url", "")))
+        except ParseError as exc:
+            return feeds(request, str(exc))
+        with app.store() as store:
+            store.subscribe(request.state.uid, url)
+        return feeds(request, f"Subscribed to {url}; its episodes arrive with the next scan.")
+
+    def remove_feed(request: Request, form):
+        with app.store() as store:
+            try:
+                store.unsubscribe(request.state.uid, str(form.get("url", "")))
+            except NotFound as exc:
+                return feeds(request, str(exc))
+        return RedirectResponse("/feeds", status_code=303)
+
+    def import_opml(request: Request, form):
+        upload = form.get("opml")
+        try:
+            found = parse_opml(upload.file.read(MAX_OPML_BYTES + 1)) if upload and hasattr(upload, "file") else []
+        except ParseError as exc:
+            return feeds(request, str(exc))
+        with app.store() as store:
+            added = sum(store.subscribe(request.state.uid, url, title)[1] for title, url in found)
+        return feeds(request, f"Imported {added} new show(s) of {len(found)} in the file.")
+
+    def export_opml(request: Request):
+        with app.store() as store:
+            shows = store.shows(request.state.uid)
+        return Response(
+            to_opml([(s.title, s.feed_url) for s in shows]),
+            media_type="text/x-opml",
+            headers={"Content-Disposition": 'attachment; filename="podsift.opml"'},
+        )
+
+    def search(request: Request):
+        query = request.query_params.get("q", "").strip()
+        with app.store() as store:
+            try:
+                results = store.search(query, request.state.uid) if query else []
+            except ParseError as exc:
+                return app.page(request, "search.html", 400, query=query[:200], results=[], error=str(exc))
+        return app.page(request, "search.html", query=query, results=results)
+
+    def episode(request: Request):
+        uid = request.state.uid
+        with app.store() as store:
+            try:
+                found = store.lookup_episode(str(request.path_params["id"]))
+                text = store.transcript(found.id)
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
+            if found.show_id not in {s.id for s in store.shows(uid)}:
+                return app.problem(request, 404, "Not one of your shows.")
+            spans = [(i.start, i.end) for i in store.insights(episode_ids=[found.id])]
+
+        def insight_at(segment) -> bool:
+            return any(start <= segment.start < end for start, end in spans)
+
+        return app.page(request, "episode.html", episode=found, transcript=text, insight_at=insight_at)
+
+    def status_page(request: Request):
+        with app.store() as store:
+            if request.state.uid != store.owner():
+                return app.problem(request, 404, "The status page is for the install's owner (its first account).")
+            found = service_status(store, settings)
+        return app.page(request, "status.html", lines=found.lines, healthy=found.healthy)
+
+    def email_on(request: Request, form):
+        with app.store() as store:
+            store.resubscribe_email(request.state.uid)
+        return RedirectResponse("/", status_code=303)
+
+    def user_topics(uid: int) -> list[Topic]:
+        with app.store() as store:
+            return topics(store.insights(recipient_id=uid))
+
+    def topic_list(request: Request):
+        return app.page(request, "topics.html", topics=user_topics(request.state.uid))
+
+    def topic_page(request: Request):
+        wanted = request.path_params["id"]
+        found = [t for t in user_topics(request.state.uid) if wanted in {i.id for i in t.insights}]
+        if not found:
+            return app.problem(request, 404, "No such topic: the topics page lists them.")
+        return app.page(request, "topic.html", topic=found[0])
+
+    def signed(request: Request, purpose: str) -> int | None:
+        """The recipient a link signed for `purpose` was made for, or None for a forged one."""
+        recipient_id, given = int(request.path_params["rid"]), request.path_params["token"]
+        return recipient_id if check_token(secret_key(settings.home), purpose, recipient_id, given) else None
+
+    def unsubscribe(request: Request):
+        recipient_id = signed(request, "unsubscribe")
+        if recipient_id is None:
+            return PlainTextResponse("This unsubscribe link is not valid.", 404)
+        if request.method == "GET":
+            return app.page(request, "unsubscribe.html", done=False)
+        with app.store() as store:
+            store.unsubscribe_email(recipient_id)
+        again = request.url.path.replace("/unsubscribe/", "/resubscribe/", 1)
+        return app.page(request, "unsubscribe.html", done=True, resubscribe=again)
+
+    def resubscribe(request: Request):
+        recipient_id = signed(request, "unsubscribe")  # the same link's token undoes what it did
+        if recipient_id is None:
+            return PlainTextResponse("This link is not valid.", 404)
+        with app.store() as store:
+            store.resubscribe_email(recipient_id)
+        return app.page(request, "unsubscribe.html", done=False, back_on=True)
+
+    def atom_feed(request: Request):
+        recipient_id = signed(request, "feed")
+        if recipient_id is None:
+            return PlainTextResponse("This feed address is not valid.", 404)
+        with app.store() as store:
+            digests = stored_digests(store, recipient_id)
+        return Response(
+            digests_atom(settings.base_url, digests, str(request.url)), media_type="application/atom+xml; charset=utf-8"
+        )
+
+    async def not_found(request: Request, exc):
+        return PlainTextResponse("Nothing here: the digest is at /.", 404)
+
+    routes = [
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", posted(logout), methods=["POST"]),
+        Route("/", login_required(home)),
+        Route("/digest/{day}", login_required(digest)),
+        Route("/insight/{id:int}/vote", posted(vote), methods=["POST"]),
+        Route("/feeds", login_required(feeds)),
+        Route("/feeds/add", posted(add_feed), methods=["POST"]),
+        Route("/feeds/remove", posted(remove_feed), methods=["POST"]),
+        Route("/feeds/import", posted(import_opml), methods=["POST"]),
+        Route("/feeds/export", login_required(export_opml)),
+        Route("/search", login_required(search)),
+        Route("/topics", login_required(topic_list)),
+        Route("/topics/{id:int}", login_required(topic_page)),
+        Route("/episode/{id:int}", login_required(episode)),
+        Route("/status", login_required(status_page)),
+        Route("/email/on", posted(email_on), methods=["POST"]),
+        Route("/unsubscribe/{rid:int}/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/resubscribe/{rid:int}/{token}", resubscribe, methods=["POST"]),
+        Route("/feed/{rid:int}/{token}.atom", atom_feed),
+        Mount("/static", StaticFiles(directory=str(resources.files("podsift") / "static")), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret_key(settings.home).hex(),
+            https_only=settings.base_url.startswith("https://"),
+            same_site="lax",
+            session_cookie="podsift_session",
+            max_age=int(SESSION_IDLE.total_seconds()),
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})
