@@ -291,3 +291,17 @@ def test_the_outbox_names_the_digest_it_sent(mail_settings, smtp, embedder):
         )
         digest_id, items = store.digest(recipient.id, DAY.isoformat())
         assert delivery.status == "sent" and delivery.digest_id == digest_id and items
+
+
+def test_user_enable_turns_email_back_on_after_an_unsubscribe(mail_settings, smtp, embedder):
+    recipient = seed(mail_settings, embedder)
+    with Store.open(mail_settings.db_path) as store:
+        store.unsubscribe_email(recipient.id)
+    result = CliRunner().invoke(main, ["user", "enable", "ada@example.org"])
+    assert result.exit_code == 0 and "was off; it is back on" in result.output
+    with Store.open(mail_settings.db_path) as store:
+        assert [r.email for r in store.mail_recipients()] == ["ada@example.org"]
+        recipient = store.recipient(recipient.id)
+    assert deliver(mail_settings, embedder, recipient).status == "sent"
+    missing = CliRunner().invoke(main, ["user", "enable", "nobody@example.org"])
+    assert missing.exit_code == 1 and "podsift user add nobody@example.org" in missing.output

@@ -479,6 +479,18 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
 
 
+@user.command("enable")
+@click.argument("email")
+def user_enable(email):
+    """Turn a person's email back on after they unsubscribed (with the link in a digest)."""
+    settings = load_settings()
+    with _store(settings) as store:
+        recipient = store.recipient_by_email(email)
+        store.resubscribe_email(recipient.id)
+    was = "was off; it is back on" if recipient.unsubscribed_at else "was already on"
+    err.print(f"Email to {email} {was}: the next digest is emailed as before.")
+
+
 @main.command("run")
 @click.option(
     "--date",
