@@ -42,6 +42,11 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
         " VALUES (1, 1, 'g1', 'Glaciers', 'https://a/1.mp3', ?, 'extracted', ?, ?)",
         (t, t, t),
     )
+    conn.execute(  # a feed item without a date, stored before undated episodes were dated when first seen
+        "INSERT INTO episodes (id, show_id, guid, title, audio_url, state, created_at, updated_at)"
+        " VALUES (2, 1, 'g2', 'Undated', 'https://a/2.mp3', 'new', '2026-11-05T10:00:00+00:00', ?)",
+        (t,),
+    )
     segments = [[0.0, 4.0, "", "Glaciers flow downhill."], [4.0, 8.0, "", "Ice deforms under its weight."]]
     conn.execute(
         "INSERT INTO transcripts (episode_id, source, segments, created_at) VALUES (1, 'whisper', ?, ?)",
@@ -89,6 +94,7 @@ def test_every_earlier_schema_with_data_migrates(tmp_path, version):
         assert store.transcript(1).text == "Glaciers flow downhill. Ice deforms under its weight."
         assert [i.text for i in store.insights(episode_ids=[1])] == ["Glaciers flow downhill."]
         assert [i.id for i, _ in store.digest(1, "2026-11-02")[1]] == [1]
+        assert store.lookup_episode("g2").published_at.isoformat() == "2026-11-05T10:00:00+00:00"  # dated when stored
         if version < 9:  # placeholders are dropped, to be built again when asked for
             assert store.digest(1, "2026-11-03") is None and store.digest_days(1) == [("2026-11-02", t)]
         (delivery,) = store.deliveries()

@@ -380,3 +380,69 @@ def test_a_malformed_url_stored_by_an_older_install_fails_that_feed_alone(settin
     for url in ("http://[::1", "http://[::1]:99999/feed"):
         outcome, message = outcomes[url]
         assert outcome == "failed" and "is not a valid feed address" in message and "unsubscribe" in message, message
+
+
+def test_one_episode_whose_insights_cannot_be_read_fails_alone_and_is_retried(
+    settings, server, clips, whisper, embedder
+):
+    """A stored transcript that the extractor cannot read (here a sentence stored as null, as an
+    older version could leave one) fails that episode with the reason; the others are extracted, the
+    scan ends well, and the next scan tries it again from its transcript, not from its audio."""
+    import json
+
+    (server.root / "t.vtt").write_bytes(VTT)
+    subscribe(settings, publish(server, clips, count=2, extra={0: {"transcript": f"{server.url}/t.vtt"}}))
+    with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
+        scan(Context(settings, store, fetcher, Counting(whisper)), None)  # transcripts only
+        bad = store.lookup_episode("show-0")
+        segments = json.loads(
+            store.conn.execute("SELECT segments FROM transcripts WHERE episode_id = ?", (bad.id,)).fetchone()[0]
+        )
+        segments[0][3] = None
+        store.conn.execute("UPDATE transcripts SET segments = ? WHERE episode_id = ?", (json.dumps(segments), bad.id))
+    report = run_scan(settings, whisper, extractor=Extractor(embedder))
+    assert report.extracted == 1 and [what for what, _ in report.failures] == ["Show: show episode 0"]
+    state, error = states(settings)["show-0"]
+    assert state == "failed" and "reading its insights failed" in error and "Error" in error, error
+    assert states(settings)["show-1"] == ("extracted", None)
+    with Store.open(settings.db_path) as store:
+        store.conn.execute(
+            "UPDATE transcripts SET segments = ? WHERE episode_id = ?", (json.dumps([[0, 4, "", "Fine."]]), bad.id)
+        )
+    hits = server.hits("/show0.mp3")
+    again = run_scan(settings, whisper, extractor=Extractor(embedder))
+    assert again.transcribed == 0 and server.hits("/show0.mp3") == hits  # retried from its transcript
+    assert states(settings)["show-0"] == ("extracted", None)
+
+
+def test_a_failed_transcription_leaves_nothing_in_the_audio_cache(settings, server, whisper):
+    (server.root / "noise.mp3").write_bytes(b"ID3" + bytes(range(256)) * 400)  # served as audio, but it is not
+    (server.root / "feed.xml").write_text(
+        rss("Noise", [{"guid": "n", "title": "Noise", "audio": f"{server.url}/noise.mp3"}])
+    )
+    subscribe(settings, f"{server.url}/feed.xml")
+    report = run_scan(settings, whisper)
+    assert report.failures and "transcription failed" in report.failures[0][1]
+    assert not list(settings.audio_dir.iterdir()), "the failed episode's audio still counts against the cache"
+
+
+def test_an_episode_without_a_date_is_dated_when_first_seen_and_reaches_that_day(settings, server, whisper, embedder):
+    """A feed item with no pubDate (or one no parser can read) would belong to no day: it takes the
+    time podsift first saw it, so it reaches a digest."""
+    (server.root / "t.vtt").write_bytes(VTT.replace(b"Glass is not", b"Glass, contrary to the myth, is not"))
+    (server.root / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+        "<channel><title>Undated</title><item><title>Glass</title><guid>g</guid><pubDate>sometime soon</pubDate>"
+        f'<enclosure url="{server.url}/a.mp3" type="audio/mpeg"/>'
+        f'<podcast:transcript url="{server.url}/t.vtt" type="text/vtt"/></item></channel></rss>'
+    )
+    subscribe(settings, f"{server.url}/feed.xml")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    run_scan(settings, whisper, extractor=Extractor(embedder))
+    with Store.open(settings.db_path) as store:
+        (episode,) = store.episodes()
+        assert episode.state == "extracted" and before <= episode.published_at <= datetime.now(timezone.utc)
+        today = datetime.now(timezone.utc).date()
+        from podsift.rank import day_bounds
+
+        assert store.insights(published=day_bounds(today, "UTC"), recipient_id=1)  # it is in today's candidates

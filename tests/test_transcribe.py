@@ -3,7 +3,10 @@ made here, with sentences placed at known seconds."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -186,3 +189,18 @@ def test_no_room_for_the_decoded_audio_says_so_not_that_it_is_not_audio(whisper,
     (tmp_path / "episode.wav.pcm").mkdir()  # where the samples go cannot be written, as on a full disk
     with pytest.raises(TranscriptionError, match="cannot write the decoded audio of episode.wav .*free some space"):
         whisper.transcribe(path)
+
+
+def test_a_system_without_sched_getaffinity_still_counts_its_cores():
+    """macOS and Windows have no os.sched_getaffinity: the transcriber must not need it (every scan
+    failed there). The module is loaded in a fresh interpreter whose os lacks it, as theirs does."""
+    code = (
+        "import os; del os.sched_getaffinity\n"
+        "from podsift.settings import TranscribeSettings\n"
+        "from podsift.transcribe import workers_and_threads\n"
+        "print(*workers_and_threads(TranscribeSettings()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    workers, threads = map(int, done.stdout.split())
+    assert workers == min(os.cpu_count(), 4) and threads >= 1

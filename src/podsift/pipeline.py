@@ -8,6 +8,7 @@ anywhere resumes from the store on the next run.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -34,6 +35,7 @@ EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 CLAIM_LEASE = timedelta(minutes=5)  # another machine takes over an episode this long after its holder stops renewing
 CLAIM_RENEW = timedelta(minutes=1)
 OTHERS_POLL = 2.0  # seconds between looks at another process's progress
+log = logging.getLogger("podsift.scan")
 
 
 @dataclass
@@ -311,15 +313,26 @@ def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.E
                 if ctx.stop.is_set():
                     return
                 if mine.claim(episode, "transcribed"):
-                    insights = ctx.extractor.extract(store.transcript(episode.id), episode.title, episode.description)
-                    store.save_insights(episode.id, insights)
-                    report.extracted += 1
-                    report.insights += len(insights)
+                    _extract_one(mine, episode, report)
                 ctx.reporter.advance("Insights")
             if last_look:
                 return
             if not episodes:
                 time.sleep(0.5)
+
+
+def _extract_one(ctx: Context, episode: Episode, report: ScanReport) -> None:
+    """One episode's insights, stored; whatever goes wrong fails this episode alone (and later scans
+    retry it from its transcript), never the scan."""
+    try:
+        insights = ctx.extractor.extract(ctx.store.transcript(episode.id), episode.title, episode.description)
+    except Exception as exc:  # a bug or a row it cannot read: one episode must not stop every scan
+        log.exception("reading the insights of episode %s failed", episode.id)
+        _fail(ctx, episode, f"reading its insights failed ({describe(exc)}); this is a bug: please report it", report)
+        return
+    ctx.store.save_insights(episode.id, insights)
+    report.extracted += 1
+    report.insights += len(insights)
 
 
 def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
@@ -380,6 +393,8 @@ def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanRepo
         transcript, seconds = timed_call(ctx.transcriber.transcribe, path, progress)
     except PodsiftError as exc:
         _fail(ctx, episode, f"transcription failed: {exc}", report)
+        if not ctx.settings.audio.keep:  # the retry downloads it again: a bad file must not fill the cache
+            path.unlink(missing_ok=True)
         return
     if not episode.duration:
         ctx.reporter.grow("Transcribing", transcript.duration)

@@ -425,13 +425,15 @@ class Store:
         return self.conn.execute("SELECT 1 FROM episodes WHERE show_id = ? LIMIT 1", (show_id,)).fetchone() is not None
 
     def add_episode(self, show_id: int, item: FeedItem, state: str) -> int:
+        """Store a new feed item. One without a readable date is dated when podsift first saw it:
+        otherwise it would belong to no day, and reach no digest."""
         stamp = now()
         columns = ("show_id", "guid", *_ITEM_COLUMNS, "published_at", "duration", "soundbites", "persons", "state")
         values = (
             show_id,
             item.guid,
             *_item_values(item),
-            _iso(item.published),
+            _iso(item.published) or stamp,
             item.duration,
             json.dumps([asdict(b) for b in item.soundbites]),
             json.dumps([asdict(p) for p in item.persons]),
@@ -568,10 +570,13 @@ class Store:
         return held
 
     def requeue(self, states: tuple[str, ...], since: datetime, max_attempts: int) -> int:
-        """Put skipped episodes published since `since`, and failed ones with attempts left, back to 'new'."""
+        """Put skipped episodes published since `since`, and failed ones with attempts left, back in
+        the queue: 'transcribed' for one whose transcript is stored (its insights failed), else 'new'."""
         placeholders = ", ".join("?" * len(states))
         return self.conn.execute(
-            f"UPDATE episodes SET state = 'new', updated_at = ? WHERE state IN ({placeholders}) "
+            "UPDATE episodes SET state = CASE WHEN EXISTS "
+            "(SELECT 1 FROM transcripts t WHERE t.episode_id = episodes.id) THEN 'transcribed' ELSE 'new' END, "
+            f"updated_at = ? WHERE state IN ({placeholders}) "
             "AND (state != 'failed' OR attempts < ?) AND (state = 'failed' OR published_at >= ?) "
             "AND show_id IN (SELECT show_id FROM subscriptions)",
             (now(), *states, max_attempts, _iso(since)),

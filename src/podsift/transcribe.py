@@ -71,10 +71,17 @@ def model_location(name: str) -> str:
     return str(path) if path.exists() else name
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on: its affinity where the system says (Linux), else every
+    core (macOS and Windows have no os.sched_getaffinity)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 def workers_and_threads(settings: TranscribeSettings, cores: int | None = None) -> tuple[int, int]:
     """How many decoding workers, and CPU threads each: by default one single-threaded worker per
     core (at most 4: each worker holds its own buffers), and one worker on a GPU."""
-    cores = cores or len(os.sched_getaffinity(0))
+    cores = cores or available_cores()
     workers = settings.workers or (1 if settings.device != "cpu" else min(cores, 4))
     threads = settings.cpu_threads or max(1, cores // workers)
     return workers, threads
