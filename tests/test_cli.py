@@ -197,3 +197,15 @@ def test_days_and_ids_out_of_range_give_one_line_that_says_what_is_valid(args, m
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
     assert result.output.count("\n") == 1  # one line, not a traceback
+
+
+def test_an_opml_file_too_large_or_too_long_is_refused_and_nothing_is_stored(tmp_path):
+    outlines = "".join(f'<outline text="s{n}" xmlUrl="https://s{n}.example/rss"/>' for n in range(1001))
+    long = tmp_path / "long.opml"
+    long.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>')
+    result = run("subscribe", str(long), ok=False)
+    assert result.exit_code == 1 and "lists 1,001 feeds; podsift imports at most 1,000 at once" in result.output
+    huge = tmp_path / "huge.opml"
+    huge.write_bytes(b'<opml version="2.0"><body>' + b" " * 3_000_000 + b"</body></opml>")
+    assert "larger than 2 MB" in run("subscribe", str(huge), ok=False).output
+    assert "No subscriptions yet" in run("feeds").output

@@ -44,14 +44,20 @@ def test_candidates_never_open_on_a_dangling_word(embedder):
 
 
 def test_the_insight_outranks_intro_ad_and_outro(embedder):
-    insights = Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move", "How ice flows downhill.")
+    # EPISODE with a second subject before its ad: long enough for several picks and ad candidates.
+    sentences = EPISODE[:7] + COOKING[1:3] + EPISODE[7:]
+    extractor = Extractor(embedder)
+    insights = extractor.extract(transcript(sentences), "Why glaciers move", "How ice flows downhill.")
     best = insights[0]
     assert best.rank == 1 and best.start == 18.0  # opens on "Glaciers flow because ..."
     assert best.quote.startswith("Glaciers flow because ice")
     assert best.reasons["for"] and "features" in best.reasons
-    ad = [i for i in insights if "promo code" in i.quote]
-    assert all(a.score < best.score - 0.1 for a in ad)
-    assert all(i.start >= best.end or i.end <= best.start for i in insights[1:])  # no overlapping picks
+    scored = extractor.scored(transcript(sentences), "Why glaciers move", "How ice flows downhill.")
+    ads = [c for c in scored if "promo code" in c.quote or "brought to you" in c.quote]
+    assert ads and all(a.score < best.score - 0.1 for a in ads)  # every passage with the ad in it
+    assert len(insights) >= 2
+    for n, a in enumerate(insights):  # no two picks overlap in time
+        assert all(a.end <= b.start or b.end <= a.start for b in insights[n + 1 :]), (a.quote, insights)
 
 
 def insight(id, show, vector, score=0.8, text="x"):

@@ -159,12 +159,17 @@ def test_atom_feed_is_served_at_a_signed_address_without_login(web, settings):
     assert web.get(url.replace("/feed/1/", "/feed/2/")).status_code == 404
 
 
-def test_topic_pages(web):
+def test_topic_pages(web, settings, embedder):
+    seed(settings, embedder, show_title="Ice Hour", feed="https://b.example/feed")  # a second show on glaciers
     log_in(web)
     listing = web.get("/topics")
     assert listing.status_code == 200 and "Topics" in listing.text
-    for topic_id in re.findall(r'href="/topics/(\d+)"', listing.text):
-        assert web.get(f"/topics/{topic_id}").status_code == 200
+    found = re.findall(r'href="/topics/(\d+)"', listing.text)
+    assert found, "two shows telling the same story make a topic"
+    for topic_id in found:
+        page = web.get(f"/topics/{topic_id}")
+        assert page.status_code == 200 and "Glaciers flow because ice" in page.text
+        assert "Ice Hour" in page.text and "Cold Facts" in page.text
     assert web.get("/topics/99999").status_code == 404
 
 
