@@ -130,3 +130,18 @@ def test_a_claim_is_exclusive_until_it_ends_or_its_holder_dies(settings):
         assert store.claim(episode, ("new",), "elsewhere:3", later, now)  # its holder died on this machine
         store.fail(episode, "download failed")  # finishing a stage ends the claim
         assert store.others_at_work("me:1", now) == {}
+
+
+def test_a_scan_going_round_again_adds_to_its_bars_instead_of_drawing_new_ones():
+    """While a scan waits for another, it looks for freed work every two seconds: one bar per stage."""
+    import io
+
+    from rich.console import Console
+
+    from podsift.progress import RichReporter
+
+    reporter = RichReporter(Console(file=io.StringIO(), force_terminal=True))
+    for total in (2, 0, 3):
+        reporter.start("Downloads", total)
+    reporter.close()
+    assert [(t.description, t.total) for t in reporter.progress.tasks] == [("Downloads", 5)]

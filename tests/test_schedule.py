@@ -161,3 +161,14 @@ def test_status_says_when_a_scheduler_died_and_exits_3(settings):
         "emails owed",
     ):
         assert line in result.stdout, line
+
+
+def test_only_the_latest_runs_of_each_kind_are_kept(settings):
+    from podsift.store import KEEP_RUNS
+
+    with Store.open(settings.db_path) as store:
+        first_scheduler = store.start_run("scheduler", "me:1")
+        for _ in range(KEEP_RUNS + 3):
+            store.start_run("scan", "me:1")
+        kinds = dict(store.conn.execute("SELECT kind, COUNT(*) FROM runs GROUP BY kind").fetchall())
+        assert kinds == {"scan": KEEP_RUNS, "scheduler": 1} and store.latest_run("scheduler").id == first_scheduler

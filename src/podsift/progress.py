@@ -18,7 +18,8 @@ class Reporter:
     """Silent progress: the interface the pipeline calls, and what tests use."""
 
     def start(self, stage: str, total: float | None, unit: str = "") -> None:
-        """Open a bar for a stage; `total` None means unknown."""
+        """Open a bar for a stage; `total` None means unknown. Starting a stage again (a scan that
+        goes round again while it waits for another) adds to its bar."""
 
     def advance(self, stage: str, amount: float = 1) -> None:
         """Move a stage's bar on."""
@@ -52,6 +53,9 @@ class RichReporter(Reporter):
         self.progress.start()
 
     def start(self, stage: str, total: float | None, unit: str = "") -> None:
+        if stage in self.tasks:
+            self.grow(stage, total or 0)
+            return
         label = f"{stage} ({unit})" if unit else stage
         self.tasks[stage] = self.progress.add_task(label, total=total)
 

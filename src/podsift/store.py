@@ -774,7 +774,11 @@ class Store:
             run_id = self.conn.execute(
                 "INSERT INTO runs (kind, holder, started_at, beat_at) VALUES (?, ?, ?, ?)", (kind, holder, stamp, stamp)
             ).lastrowid
-            self.conn.execute("DELETE FROM runs WHERE kind = ? AND id <= ?", (kind, run_id - KEEP_RUNS))
+            self.conn.execute(
+                "DELETE FROM runs WHERE kind = ? AND id NOT IN "
+                "(SELECT id FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?)",
+                (kind, kind, KEEP_RUNS),
+            )
         return run_id
 
     def beat(self, run_id: int, summary: str | None = None) -> None:
