@@ -68,7 +68,7 @@ class App:
         return Store.open(self.settings.db_path)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        uid = request.state.uid if hasattr(request.state, "uid") else None
+        uid = getattr(request.state, "uid", None)  # set for pages behind a login
         if uid:
             with self.store() as store:
                 me = store.recipient(uid)
@@ -158,7 +158,8 @@ def create_app(settings: Settings) -> Starlette:
     def home(request: Request):
         with app.store() as store:
             days = store.digest_days(request.state.uid, 1)
-        latest = days[0][0] if days else yesterday(settings.timezone).isoformat()
+            timezone = store.recipient(request.state.uid).timezone or settings.timezone
+        latest = days[0][0] if days else yesterday(timezone).isoformat()
         return RedirectResponse(f"/digest/{latest}", status_code=303)
 
     def digest(request: Request):
