@@ -61,8 +61,9 @@ def zone(name: str) -> ZoneInfo:
 
 
 def clock_time(text: str) -> time:
-    """A time of day as written ("07:00"), or a ConfigError that says how to write one."""
-    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
+    """A time of day as written ("07:00"; seconds, which an earlier version let `user add --time`
+    store, are taken too), or a ConfigError that says how to write one."""
+    if not isinstance(text, str) or not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?", text):
         raise ConfigError(f'{text!r} is not a time of day: use HH:MM, like "07:00"')
     return time.fromisoformat(text)
 
