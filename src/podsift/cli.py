@@ -41,6 +41,7 @@ from .render import (
 )
 from .schedule import Scheduler, daily_job
 from .settings import Settings, clock_time, default_home, load_settings, zone
+from .status import status as read_status
 from .store import EPISODE_STATES, Store, explain
 from .transcribe import WhisperTranscriber
 from .users import hash_password, secret_key, token
@@ -394,8 +395,6 @@ def status():
 
     Exits with status 3 when a scheduler died without stopping or the last daily job failed, so
     a monitoring check can call it."""
-    from .status import status as read_status
-
     settings = load_settings()
     with _store(settings) as store:
         found = read_status(store, settings)
