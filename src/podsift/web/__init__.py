@@ -68,13 +68,10 @@ class App:
         return Store.open(self.settings.db_path)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        uid = getattr(request.state, "uid", None)  # set for pages behind a login
-        if uid:
-            with self.store() as store:
-                me = store.recipient(uid)
-                context.setdefault("owner", store.owner() == uid)  # the status page is theirs
-                context.setdefault("email_off", bool(me.email and me.unsubscribed_at))
-        html = self.templates.get_template(name).render(csrf=csrf_token(request), user=uid, **context)
+        state = request.state  # behind a login: who, whether they own the install, whether their email is off
+        context.update(user=getattr(state, "uid", None), owner=getattr(state, "owner", False))
+        context.setdefault("email_off", getattr(state, "email_off", False))
+        html = self.templates.get_template(name).render(csrf=csrf_token(request), **context)
         return HTMLResponse(html, status_code=status)
 
     def problem(self, request: Request, status: int, message: str) -> HTMLResponse:
@@ -92,8 +89,14 @@ def create_app(settings: Settings) -> Starlette:
     app = App(settings)
 
     def who(request: Request) -> int | None:
+        """The live session's person, with what every page shows of them, on `request.state`."""
         with app.store() as store:
-            return session_user(request, store)
+            uid = session_user(request, store)
+            if uid:
+                me = store.recipient(uid)
+                request.state.owner = store.owner() == uid  # the status page is theirs
+                request.state.email_off = bool(me.email and me.unsubscribed_at)
+        return uid
 
     async def signed_in(request: Request) -> bool:
         """Whether the request belongs to a live session; its person's id goes to `request.state.uid`."""
