@@ -27,7 +27,7 @@ from .models import Delivery, Recipient
 from .rank import DigestItem
 from .render import digest_email_html, digest_text
 from .settings import Settings
-from .store import Store, holder_name
+from .store import Store, holder_name, iso
 from .users import secret_key, token
 
 LEASE = timedelta(minutes=10)
@@ -141,7 +141,7 @@ def deliver_email(
     """Queue, claim, send and record one recipient's digest for a day; safe to call any number of times."""
     delivery = store.queue_delivery(recipient.id, day, "email", digest_id, message_id_for(settings, recipient.id, day))
     at = datetime.now(timezone.utc)
-    if not store.claim_delivery(delivery.id, _iso(at), _iso(at + LEASE), holder_name()):
+    if not store.claim_delivery(delivery.id, iso(at), iso(at + LEASE), holder_name()):
         return delivery  # sent, failed, not due yet, or being sent by another process
     try:
         send(server, compose(settings, recipient, day, items, delivery.message_id))
@@ -152,14 +152,10 @@ def deliver_email(
         if attempts >= MAX_ATTEMPTS:
             store.delivery_failed(delivery.id, f"gave up after {attempts} attempts: {exc}")
         else:
-            store.delivery_retry(delivery.id, str(exc), _iso(at + BACKOFF[attempts - 1]))
+            store.delivery_retry(delivery.id, str(exc), iso(at + BACKOFF[attempts - 1]))
     else:
         store.delivery_sent(delivery.id)
     return store.delivery(delivery.id)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _text(reply) -> str:

@@ -28,7 +28,7 @@ from .progress import Reporter
 from .rank import Digest, digest_for
 from .scan import FeedResult, apply_feed, due, fetch_feed, record_failure
 from .settings import Settings
-from .store import UNSUBSCRIBED, Store, holder_name
+from .store import UNSUBSCRIBED, Store, holder_name, iso
 from .transcribe import Transcriber
 
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
@@ -89,7 +89,7 @@ class Context:
     def claim(self, episode: Episode, *states: str) -> bool:
         """Take `episode` for this scan, if it is still in one of `states` and no live process has it."""
         at = datetime.now(timezone.utc)
-        return self.store.claim(episode.id, states, self.holder, _iso(at + CLAIM_LEASE), _iso(at))
+        return self.store.claim(episode.id, states, self.holder, iso(at + CLAIM_LEASE), iso(at))
 
 
 def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
@@ -179,7 +179,7 @@ def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
 def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episode]:
     """Store the publisher's transcript of every queued episode that has one; return the rest,
     unclaimed: the download claims each as it starts."""
-    queued = ctx.store.claimable(("new",), _iso(datetime.now(timezone.utc)))
+    queued = ctx.store.claimable(("new",), iso(datetime.now(timezone.utc)))
     language = ctx.settings.transcribe.language
     with_links = [e for e in queued if best_transcript_links(e.transcript_links, language) and ctx.claim(e, "new")]
     needs_audio = [e for e in queued if not best_transcript_links(e.transcript_links, language)]
@@ -252,7 +252,7 @@ def holding_claims(ctx: Context):
     def renew() -> None:
         with Store.open(ctx.settings.db_path) as store:
             while not done.wait(CLAIM_RENEW.total_seconds()):
-                store.renew_claims(ctx.holder, _iso(datetime.now(timezone.utc) + CLAIM_LEASE))
+                store.renew_claims(ctx.holder, iso(datetime.now(timezone.utc) + CLAIM_LEASE))
 
     renewer = threading.Thread(target=renew, name="claims", daemon=True)
     renewer.start()
@@ -267,7 +267,7 @@ def holding_claims(ctx: Context):
 def wait_for_others(ctx: Context, report: ScanReport) -> bool:
     """While another live process works on queued episodes, wait a moment and say so (True: look
     again, for what it frees or leaves behind); False once nobody else is at work."""
-    others = ctx.store.others_at_work(ctx.holder, _iso(datetime.now(timezone.utc)))
+    others = ctx.store.others_at_work(ctx.holder, iso(datetime.now(timezone.utc)))
     if not others or ctx.stop.is_set():
         return False
     for holder, count in others.items():
@@ -307,7 +307,7 @@ def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.E
         mine = dataclasses.replace(ctx, store=store)  # claims made on this thread's own connection
         while not ctx.stop.is_set():
             last_look = not transcribing.is_set()
-            episodes = store.claimable(("transcribed",), _iso(datetime.now(timezone.utc)))
+            episodes = store.claimable(("transcribed",), iso(datetime.now(timezone.utc)))
             ctx.reporter.grow("Insights", len(episodes))
             for episode in episodes:
                 if ctx.stop.is_set():
@@ -338,7 +338,7 @@ def _extract_one(ctx: Context, episode: Episode, report: ScanReport) -> None:
 def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
     """Audio an earlier, interrupted scan downloaded but did not transcribe, claimed for this one."""
     ready = []
-    for episode in ctx.store.claimable(("downloaded",), _iso(datetime.now(timezone.utc))):
+    for episode in ctx.store.claimable(("downloaded",), iso(datetime.now(timezone.utc))):
         if not ctx.claim(episode, "downloaded"):
             continue
         path = Path(episode.audio_path or "")
@@ -420,10 +420,6 @@ def _stopper(stop: threading.Event):
             raise PodsiftError("scan interrupted; the download restarts on the next scan")
 
     return check
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def timed_call(fn, *args):

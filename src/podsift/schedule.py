@@ -29,7 +29,7 @@ from .net import Fetcher
 from .pipeline import Context, deliver_day, retry_outbox, scan
 from .rank import day_bounds
 from .settings import Settings, clock_time, zone
-from .store import Store, holder_name
+from .store import Store, holder_name, iso
 from .transcribe import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
@@ -59,7 +59,7 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
 
     `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
-    if not ctx.store.acquire(LOCK, holder, _iso(at + LEASE), _iso(at)):
+    if not ctx.store.acquire(LOCK, holder, iso(at + LEASE), iso(at)):
         raise PodsiftError(
             "another podsift process is running the daily job; it delivers this day too. Try again when it has finished"
         )
@@ -170,7 +170,7 @@ class Scheduler(threading.Thread):
             report = daily_job(ctx, due, embedder, self.server)
         self.not_before = now + UNSETTLED_WAIT if report.waiting else None
         if report.waiting:
-            log.info("daily job: %s; looking again at %s", report.summary(), _iso(self.not_before))
+            log.info("daily job: %s; looking again at %s", report.summary(), iso(self.not_before))
 
     @property
     def embedder(self):
@@ -182,7 +182,7 @@ class Scheduler(threading.Thread):
         """What the scheduler waits for, as `podsift status` shows it."""
         if self.failures:
             return f"retrying after {self.failures} failed attempt(s)"
-        return f"unsettled days: looking again at {_iso(self.not_before)}" if self.not_before else "idle"
+        return f"unsettled days: looking again at {iso(self.not_before)}" if self.not_before else "idle"
 
     def _store_call(self, method: str, *args):
         with Store.open(self.settings.db_path) as store:
@@ -196,7 +196,3 @@ def _record(call, *args):
     except (sqlite3.Error, PodsiftError) as exc:
         log.warning("cannot record the scheduler's state in the store: %s", exc)
         return None
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")

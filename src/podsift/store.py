@@ -61,7 +61,8 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A time as the store writes and compares it: ISO-8601 in UTC, to the second (None stays None)."""
     return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else None
 
 
@@ -433,7 +434,7 @@ class Store:
             show_id,
             item.guid,
             *_item_values(item),
-            _iso(item.published) or stamp,
+            iso(item.published) or stamp,
             item.duration,
             json.dumps([asdict(b) for b in item.soundbites]),
             json.dumps([asdict(p) for p in item.persons]),
@@ -490,7 +491,7 @@ class Store:
             args.append(show_id)
         if since is not None:
             clauses.append("e.published_at >= ?")
-            args.append(_iso(since))
+            args.append(iso(since))
         if recipient_id is not None:
             clauses.append("e.show_id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?)")
             args.append(recipient_id)
@@ -579,7 +580,7 @@ class Store:
             f"updated_at = ? WHERE state IN ({placeholders}) "
             "AND (state != 'failed' OR attempts < ?) AND (state = 'failed' OR published_at >= ?) "
             "AND show_id IN (SELECT show_id FROM subscriptions)",
-            (now(), *states, max_attempts, _iso(since)),
+            (now(), *states, max_attempts, iso(since)),
         ).rowcount
 
     # -- transcripts --------------------------------------------------------------------------
@@ -664,7 +665,7 @@ class Store:
             args += episode_ids
         if published is not None:
             clauses.append("e.published_at >= ? AND e.published_at < ?")
-            args += [_iso(published[0]), _iso(published[1])]
+            args += [iso(published[0]), iso(published[1])]
         if recipient_id is not None:
             clauses.append("e.show_id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?)")
             args.append(recipient_id)
@@ -882,12 +883,12 @@ class Store:
         unchecked = self.conn.execute(
             "SELECT COUNT(*) FROM shows WHERE id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?) "
             "AND paused = 0 AND error IS NULL AND (last_checked_at IS NULL OR last_checked_at < ?)",
-            (recipient_id, _iso(end)),
+            (recipient_id, iso(end)),
         ).fetchone()[0]
         pending = self.conn.execute(
             "SELECT COUNT(*) FROM episodes WHERE show_id IN (SELECT show_id FROM subscriptions WHERE recipient_id = ?) "
             "AND state IN ('new', 'downloaded', 'transcribed') AND published_at >= ? AND published_at < ?",
-            (recipient_id, _iso(start), _iso(end)),
+            (recipient_id, iso(start), iso(end)),
         ).fetchone()[0]
         if unchecked:
             return f"{unchecked} of your feeds have not been checked since the day ended"

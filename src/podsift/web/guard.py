@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from starlette.requests import Request
 
 from ..settings import Settings, networks
-from ..store import Store
+from ..store import Store, iso
 from ..users import session_token, token_hash
 
 SESSION_IDLE = timedelta(days=14)
@@ -74,7 +74,7 @@ def session_user(request: Request, store: Store) -> int | None:
     if not isinstance(token, str):
         return None
     at = datetime.now(timezone.utc)
-    return store.session_recipient(token_hash(token), _iso(at - SESSION_IDLE), _iso(at - SESSION_REFRESH))
+    return store.session_recipient(token_hash(token), iso(at - SESSION_IDLE), iso(at - SESSION_REFRESH))
 
 
 def end_session(request: Request, store: Store) -> None:
@@ -152,7 +152,3 @@ def _within(address: str, trusted: list) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in trusted)
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="seconds")
