@@ -127,11 +127,11 @@ def deliver_day(
     sending, to a recipient without email or who unsubscribed, or when no SMTP server is
     configured: the digest is still built, and stored once the day is settled, for the web app
     and the Atom feed."""
-    digest = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder)
-    if not digest.items or server is None or not recipient.email or recipient.unsubscribed_at:
+    sending = server is not None and bool(recipient.email) and not recipient.unsubscribed_at
+    # Sending keeps the digest even if more may come: what goes out now stays as sent.
+    digest = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder, keep=sending)
+    if not digest.items or not sending:
         return digest, None
-    if digest.provisional:  # more may come, but what there is goes out now, and stays as sent
-        digest = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder, keep=True)
     delivery = deliver_email(ctx.store, ctx.settings, server, recipient, digest.day, digest.items, digest.id)
     return digest, delivery
 

@@ -84,7 +84,8 @@ def digest_for(
     keep: bool = False,
 ) -> Digest:
     """The recipient's digest for `day`: as stored once fixed; otherwise built now, and stored if
-    the day is settled or `keep` says it is being sent. `rebuild` builds a fixed one again."""
+    the day is settled, or if `keep` (it is being sent) and it has something to send. An empty
+    digest of an unsettled day is never stored. `rebuild` builds a fixed one again."""
     key = day.isoformat()
     stored = None if rebuild else store.digest(recipient_id, key)
     if stored is not None:
@@ -97,7 +98,7 @@ def digest_for(
     wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
     items = choose(candidates, sent, interests, _voted(store, recipient_id))
-    why = "" if keep else unsettled(store, recipient_id, day, timezone)
+    why = "" if keep and items else unsettled(store, recipient_id, day, timezone)
     if why:
         return Digest(key, items, provisional=why)
     store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items], replace=rebuild)
