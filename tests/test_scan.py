@@ -240,7 +240,7 @@ def test_permanent_redirect_moves_the_feed(settings, server, clips, whisper):
 def test_ctrl_c_in_a_real_scan_loses_nothing(settings, server, clips, tmp_path):
     """`podsift scan` as a process, interrupted with SIGINT while a download hangs, then run again."""
     subscribe(settings, publish(server, clips, count=3))
-    server.delay["/show2.mp3"] = 4.0
+    server.delay["/show2.mp3"] = 10.0  # long enough to be hanging when two transcripts are in, on a loaded machine
     env = {**os.environ, "PODSIFT_HOME": str(settings.home), "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1"}
     scan_cmd = [sys.executable, "-m", "podsift", "scan"]
     process = subprocess.Popen(scan_cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,10 +1,11 @@
 """Stage 4, extract: an episode's transcript in, its ranked insights out.
 
-Candidates are runs of consecutive sentences that make a paragraph of 25 to 80 words once cleaned
-and that do not open on a word needing what came before ("it", "that", "so"): a sentence that
-cannot stand alone is joined to its neighbours by being part of a longer run. Each candidate is
-scored by `features.Scorer`; the best are kept greedily, skipping any that overlap in time or
-say nearly the same thing as one already kept.
+Candidates are runs of one speaker's consecutive sentences that make a paragraph of 25 to 80 words
+once cleaned and that an editor would send as they read (`clean.faults`): not opening on a question
+or on a sentence that points back ("it", "that", "instead"), asking nothing, and ending on a
+finished sentence. A sentence that cannot stand alone is joined to the one that names its subject
+by being part of a longer run. Each candidate is scored by `features.Scorer`; the best are kept
+greedily, skipping any that overlap in time or say nearly the same thing as one already kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .clean import dangles, reader_text
+from .clean import aside, clean_sentence, faults, reader_text
 from .embed import Embedder, MiniLM
 from .features import NOISE_PROTOTYPES, Context, Scorer, features
 from .models import Segment, Transcript
@@ -80,16 +81,18 @@ class Extractor:
         return found
 
     def candidates(self, segments: list[Segment]) -> list[Insight]:
-        """Every run of sentences that reads as a self-contained paragraph of the right length."""
+        """Every run of one speaker's sentences that an editor would send as it reads: the right
+        length, standing alone from its first word to its last (`clean.faults`)."""
         found = []
         for i in range(len(segments)):
+            speaker = segments[i].speaker
             for j in range(i + 1, min(len(segments), i + MAX_SENTENCES) + 1):
                 run = segments[i:j]
                 quote = " ".join(s.text for s in run)
-                if len(quote.split()) > MAX_WORDS * 1.3:
+                if len(quote.split()) > MAX_WORDS * 1.3 or not _one_voice(run, speaker):
                     break
                 text = reader_text([s.text for s in run])
-                if MIN_WORDS <= len(text.split()) <= MAX_WORDS and not dangles(text):
+                if MIN_WORDS <= len(text.split()) <= MAX_WORDS and not faults(text):
                     found.append(Insight(text, quote, run[0].start, run[-1].end, 0.0, first=i, last=j))
         return found
 
@@ -130,6 +133,12 @@ def topic_numbers(segments: list[Segment]) -> list[int]:
             topic += 1
         numbers.append(topic)
     return numbers
+
+
+def _one_voice(run: list[Segment], speaker: str) -> bool:
+    """Whether the run is one speaker's, but for another's brief reaction inside it ("Right.")."""
+    last = run[-1]
+    return last.speaker == speaker or (len(run) > 1 and aside(clean_sentence(last.text)))
 
 
 def _lengths(segments: list[Segment]) -> np.ndarray:
