@@ -24,8 +24,8 @@ summary() {  # name, score.json
   "$python" - "$1" "$2" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[2]))
-print(f"| {sys.argv[1]} | {s['precision@5']:.2f} | {s['recall@3']:.2f} | {s['noise']} | {s['dup']} | {s['repeat']} "
-      f"| {s['stale']} | {s['unclean']} |")
+print(f"| {sys.argv[1]} | {s['precision@5']:.2f} | {s['readable@5']:.2f} | {s['recall@3']:.2f} "
+      f"| {s['episode_readable@5']:.2f} | {s['noise']} | {s['dup']} | {s['repeat']} | {s['stale']} | {s['unclean']} |")
 PY
 }
 rows=$(summary podsift "$work/score.json")
@@ -38,6 +38,6 @@ for system in first-sentences textrank random; do
   rows+=$'\n'$(summary "$system" "$dir/score.json")
 done
 echo
-echo "| system | precision@5 | recall@3 | noise | dup | repeat | stale | unclean |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| system | precision@5 | readable@5 | recall@3 | readable top 5 | noise | dup | repeat | stale | unclean |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 echo "$rows"

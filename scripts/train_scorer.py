@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""Fit the insight scorer's weights (src/podsift/data/scorer.json) on a labelled corpus, reproducibly.
+"""Fit the insight scorer's weights (src/podsift/data/scorer.json) on labelled corpora, reproducibly.
 
-    scripts/train_scorer.py PODSIFT_HOME TRUTH.json [--write]
+    scripts/train_scorer.py --corpus PODSIFT_HOME TRUTH.json [--corpus HOME2 TRUTH2.json ...] [--write]
 
-PODSIFT_HOME holds a store in which the corpus has been scanned (bench/ingest.sh leaves one), and
-TRUTH.json is the corpus's truth file from ../shared/bench/build_feeds.py. A candidate passage is a
-positive example when it lies mostly inside a gold insight's time span and says the same thing
-(MiniLM cosine >= 0.4 to the gold statement): the benchmark's own definition of a hit. Everything
-else is negative. The model is a logistic regression over podsift.features.FEATURES, fitted by
-gradient descent with L2 regularisation from a fixed start, so the same data gives the same weights.
+Each PODSIFT_HOME holds a store in which a corpus has been scanned (`bench/run.sh CORPUS WORK` leaves
+one in WORK/home, and WORK/feeds/truth.json beside it). A candidate passage is a positive example when
+it lies mostly inside a gold insight's time span and says the same thing (MiniLM cosine >= 0.4 to the
+gold statement): the benchmark's own definition of a hit. Everything else is negative. The model is a
+logistic regression over podsift.features.FEATURES, fitted by gradient descent with L2 regularisation
+from a fixed start, so the same data gives the same weights. It is fitted on the candidates as they
+come, without reweighting the rare positives, so that a score is the chance that a passage is one an
+editor would pick: the digest's floor then means the same on every show.
 
-Prints leave-one-show-out figures (each show's episodes ranked by a model that never saw that
-show) so that what is written is known to generalise beyond the shows it was fitted on.
+Prints, for each corpus, leave-one-show-out figures: each show's episodes are extracted with a model
+fitted on every other show of every corpus, and scored by the benchmark's scorer (recall@3 of gold
+insights, and the readable share of the top 5), so that what is written is known to generalise
+beyond the shows it was fitted on.
 """
 
 import argparse
 import json
 import sqlite3
+import statistics
 import sys
 from pathlib import Path
 
@@ -27,11 +32,13 @@ from podsift.features import FEATURES, Scorer
 from podsift.models import Segment, Transcript
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "podsift" / "data" / "scorer.json"
-L2, STEPS, RATE = 0.03, 3000, 0.5
+BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
+L2, STEPS, RATE = 0.001, 2000, 1.0
+PLAIN = [k for k in FEATURES if k != "insight_like"]  # insight_like is fitted as the direction itself
 
 
 def load(home: Path, truth_path: Path):
-    """(show, episode truth, Transcript) for every corpus episode found in the store."""
+    """(show, episode truth, Transcript, title, notes) for every corpus episode found in the store."""
     db = sqlite3.connect(home / "podsift.db")
     truth = {e["guid"]: e for e in json.load(open(truth_path))}
     rows = db.execute(
@@ -41,25 +48,23 @@ def load(home: Path, truth_path: Path):
     for guid, title, notes, segments in rows:
         if guid in truth:
             segs = [Segment(a, b, text, spk) for a, b, spk, text in json.loads(segments)]
-            out.append((truth[guid]["feed"], truth[guid], Transcript(segs), title, notes))
+            out.append((truth[guid]["feed"], truth[guid], Transcript(segs), title, notes or ""))
     return out
 
 
 def examples(extractor: Extractor, corpus):
-    """Feature rows, labels, and per-episode candidate lists for ranking checks."""
-    gold_vectors = {}
+    """Per episode: (show, truth, candidates with features, the gold id each candidate carries)."""
     episodes = []
     for show, ep, transcript, title, notes in corpus:
         candidates = extractor.scored(transcript, title, notes)
-        for g in ep["gold"]:
-            gold_vectors[(ep["guid"], g["id"])] = extractor.embedder([g["insight"]])[0]
+        gold = extractor.embedder([g["insight"] for g in ep["gold"]]) if ep["gold"] else []
         labels = []
         for c in candidates:
             hit = None
-            for g in ep["gold"]:
+            for g, vector in zip(ep["gold"], gold, strict=True):
                 a, b = g["span"]
                 inside = max(0.0, min(c.end, b) - max(c.start, a)) / max(c.end - c.start, 1e-6)
-                if inside >= 0.5 and float(c.vector @ gold_vectors[(ep["guid"], g["id"])]) >= 0.4:
+                if inside >= 0.5 and float(c.vector @ vector) >= 0.4:
                     hit = g["id"]
             labels.append(hit)
         episodes.append((show, ep, candidates, labels))
@@ -67,77 +72,99 @@ def examples(extractor: Extractor, corpus):
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    w, b = np.zeros(x.shape[1]), 0.0
-    pos = max(y.mean(), 1e-3)
-    sample = np.where(y == 1, 0.5 / pos, 0.5 / (1 - pos))  # balance the rare positives
+    """Logistic regression by full-batch gradient descent from zero: deterministic."""
+    w, b = np.zeros(x.shape[1]), float(np.log(max(y.mean(), 1e-4) / max(1 - y.mean(), 1e-4)))
     for _ in range(STEPS):
         p = 1 / (1 + np.exp(-(x @ w + b)))
-        g = (p - y) * sample
+        g = p - y
         w -= RATE * (x.T @ g / len(y) + L2 * w)
         b -= RATE * g.mean()
     return w, b
 
 
 def matrix(episodes):
-    rows = [[c.reasons["features"][k] for k in FEATURES] for _, _, cands, _ in episodes for c in cands]
+    """Each candidate's features, then its embedding (whose weights become `Scorer.direction`)."""
+    rows = [[c.reasons["features"][k] for k in PLAIN] + list(c.vector) for _, _, cands, _ in episodes for c in cands]
     labels = [1.0 if lab else 0.0 for _, _, _, labs in episodes for lab in labs]
     return np.array(rows), np.array(labels)
 
 
-def ranking_quality(episodes, scorer: Scorer):
-    """Mean over episodes with gold: distinct gold ideas among the top 1 and top 3 selected."""
-    top1, top3 = [], []
-    for _, ep, cands, labels in episodes:
-        if not ep["gold"]:
-            continue
+def benchmark_figures(episodes, scorer: Scorer, truth, keep: int = 5):
+    """Per-episode recall@3 and readable share of the top 5, as the benchmark's scorer counts them."""
+    import score as bench  # ../shared/bench/score.py
+
+    rows = []
+    for _, ep, cands, _ in episodes:
         for c in cands:
-            c.score = scorer.score(c.reasons["features"])
-        label_of = {id(c): lab for c, lab in zip(cands, labels, strict=True)}
-        chosen = select(list(cands), 3)
-        hits = [label_of[id(c)] for c in chosen]
-        top1.append(float(bool(hits and hits[0])))
-        top3.append(len({h for h in hits if h}) / min(3, len(ep["gold"])))
-    return float(np.mean(top1)), float(np.mean(top3))
+            c.score = scorer.score({**c.reasons["features"], "insight_like": float(c.vector @ scorer.direction)})
+        chosen = select(list(cands), keep)
+        rows.append(
+            {
+                "guid": ep["guid"],
+                "insights": [
+                    {"rank": c.rank, "start": c.start, "end": c.end, "insight": c.text, "quote": c.quote}
+                    for c in chosen
+                ],
+            }
+        )
+    mine = {row["guid"] for row in rows}  # the scorer also counts, as zero, every episode not given
+    scored = [r for r in bench.score_insights(truth, {"episodes": rows}) if r["guid"] in mine]
+    return statistics.mean(r["recall@3"] for r in scored), statistics.mean(r["readable@5"] for r in scored)
+
+
+def scorer_of(w: np.ndarray, b: float) -> Scorer:
+    """The fitted weights as a Scorer: the embedding's weights as a unit direction and its length."""
+    plain, vector = w[: len(PLAIN)], w[len(PLAIN) :]
+    norm = float(np.linalg.norm(vector))
+    weights = {**dict(zip(PLAIN, plain, strict=True)), "insight_like": norm}
+    return Scorer(weights, b, (vector / norm).astype(np.float32) if norm else np.zeros_like(vector))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("home", type=Path)
-    ap.add_argument("truth", type=Path)
+    ap.add_argument("--corpus", nargs=2, action="append", metavar=("HOME", "TRUTH"), required=True, type=Path)
+    ap.add_argument("--bench", type=Path, default=BENCH, help="the shared benchmark (for its scorer)")
     ap.add_argument("--write", action="store_true", help=f"write the fitted weights to {OUT}")
     a = ap.parse_args()
-    extractor = Extractor(keep=0)
-    episodes = examples(extractor, load(a.home, a.truth))
-    x, y = matrix(episodes)
-    print(f"{len(episodes)} episodes, {len(y)} candidates, {int(y.sum())} positive", file=sys.stderr)
+    sys.path.insert(0, str(a.bench))
+    import score as bench
 
-    shows = sorted({show for show, *_ in episodes})
-    held = []
-    for show in shows:  # leave one show out
-        train = [e for e in episodes if e[0] != show]
-        w, b = fit(*matrix(train))
-        held.append(
-            ranking_quality([e for e in episodes if e[0] == show], Scorer(dict(zip(FEATURES, w, strict=True)), b))
+    extractor = Extractor(keep=0)
+    corpora = []
+    for home, truth_path in a.corpus:
+        episodes = examples(extractor, load(home, truth_path))
+        corpora.append((truth_path, episodes, bench.Truth(json.load(open(truth_path)))))
+        x, y = matrix(episodes)
+        print(f"{truth_path}: {len(episodes)} episodes, {len(y)} candidates, {int(y.sum())} positive", file=sys.stderr)
+    everything = [e for _, episodes, _ in corpora for e in episodes]
+
+    for truth_path, episodes, truth in corpora:
+        held = []
+        for show in sorted({show for show, *_ in episodes}):  # leave one show out
+            w, b = fit(*matrix([e for e in everything if e[0] != show]))
+            mine = [e for e in episodes if e[0] == show]
+            held.append((len(mine), benchmark_figures(mine, scorer_of(w, b), truth)))
+        n = sum(k for k, _ in held)
+        recall = sum(k * r for k, (r, _) in held) / n
+        readable = sum(k * r for k, (_, r) in held) / n
+        current = Scorer()
+        if current.direction is None:
+            current.direction = np.zeros(len(episodes[0][2][0].vector), dtype=np.float32)
+        now = benchmark_figures(episodes, current, truth)
+        print(
+            f"{truth_path.parent.parent.name}: held-out show recall@3 {recall:.2f}, readable top 5 {readable:.2f}; "
+            f"weights now in scorer.json: recall@3 {now[0]:.2f}, readable top 5 {now[1]:.2f}"
         )
-    print(
-        f"held-out show: top-1 hit {np.mean([h[0] for h in held]):.2f}, "
-        f"top-3 recall {np.mean([h[1] for h in held]):.2f}"
-    )
-    w, b = fit(x, y)
-    scorer = Scorer(dict(zip(FEATURES, w, strict=True)), b)
-    print(
-        f"all shows (fitted on them): top-1 hit {ranking_quality(episodes, scorer)[0]:.2f}, "
-        f"top-3 recall {ranking_quality(episodes, scorer)[1]:.2f}"
-    )
-    current = ranking_quality(episodes, Scorer())
-    print(f"weights now in scorer.json: top-1 hit {current[0]:.2f}, top-3 recall {current[1]:.2f}")
-    for k, v in sorted(zip(FEATURES, w, strict=True), key=lambda kv: -abs(kv[1])):
+    scorer = scorer_of(*fit(*matrix(everything)))
+    for k, v in sorted(scorer.weights.items(), key=lambda kv: -abs(kv[1])):
         print(f"  {k:>14} {v:+.2f}")
+    print(f"  {'bias':>14} {scorer.bias:+.2f}")
     if a.write:
         doc = {
-            "note": "fitted by scripts/train_scorer.py on the dev corpus; see docs/insights.md",
-            "bias": round(float(b), 4),
-            "weights": {k: round(float(v), 4) for k, v in zip(FEATURES, w, strict=True)},
+            "note": "fitted by scripts/train_scorer.py on the dev and real-dev corpora; see docs/insights.md",
+            "bias": round(scorer.bias, 4),
+            "weights": {k: round(v, 4) for k, v in scorer.weights.items()},
+            "direction": [round(float(x), 5) for x in scorer.direction],
         }
         OUT.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"wrote {OUT}", file=sys.stderr)

@@ -9,7 +9,7 @@ from conftest import EPISODE, transcript
 from podsift.clean import clean_sentence, dangles, reader_text
 from podsift.extract import Extractor, Insight
 from podsift.models import FeedItem, StoredInsight
-from podsift.rank import choose, day_bounds, digest_for
+from podsift.rank import MIN_SCORE, choose, day_bounds, digest_for
 from podsift.store import Store
 
 
@@ -45,12 +45,11 @@ def test_candidates_never_open_on_a_dangling_word(embedder):
 
 def test_the_insight_outranks_intro_ad_and_outro(embedder):
     # EPISODE with a second subject before its ad: long enough for several picks and ad candidates.
-    sentences = EPISODE[:7] + COOKING[1:3] + EPISODE[7:]
+    sentences = EPISODE[:7] + COOKING[3:5] + EPISODE[7:]
     extractor = Extractor(embedder)
     insights = extractor.extract(transcript(sentences), "Why glaciers move", "How ice flows downhill.")
     best = insights[0]
-    assert best.rank == 1 and best.start == 18.0  # opens on "Glaciers flow because ..."
-    assert best.quote.startswith("Glaciers flow because ice")
+    assert best.rank == 1 and best.quote.startswith(("Glaciers flow because ice", "Salt does not make"))
     assert best.reasons["for"] and "features" in best.reasons
     scored = extractor.scored(transcript(sentences), "Why glaciers move", "How ice flows downhill.")
     ads = [c for c in scored if "promo code" in c.quote or "brought to you" in c.quote]
@@ -92,7 +91,8 @@ def test_idea_sent_before_is_never_sent_again():
 
 
 def test_quiet_day_gives_a_short_digest():
-    items = choose([insight(1, 1, AXES[0], score=0.9), insight(2, 2, AXES[1], score=0.3)], NOTHING_SENT)
+    thin = insight(2, 2, AXES[1], score=MIN_SCORE - 0.01)  # fewer than one in three like it were worth sending
+    items = choose([insight(1, 1, AXES[0], score=0.9), thin], NOTHING_SENT)
     assert [i.insight.id for i in items] == [1]
 
 
@@ -199,12 +199,20 @@ def test_digest_html_escapes_feed_text():
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
 
 
+# An episode shaped like EPISODE (greeting, subject, three sentences on it, a reaction, an ad, a
+# sign-off) on another subject, so that what tells the two apart is their subject alone.
 COOKING = [
-    "Welcome to the kitchen show, great to have you.",
+    "Welcome to the kitchen show, I'm your host, and today a chef joins us.",
+    "Thanks, it's a pleasure to be here.",
+    "So, let's talk about pasta water.",
     "Salt does not make pasta water boil faster, because at normal amounts it raises the boiling point by less "
     "than a tenth of a degree.",
     "The real reason to salt the water is flavour, since pasta absorbs the water as it cooks and the salt seasons "
     "it from the inside.",
+    "That's why cooks salt the water and not the plate, since salt sprinkled on at the end only coats the surface.",
+    "Ha, I love that.",
+    "This episode is brought to you by PanCo, the pans that chefs trust.",
+    "Visit panco dot com slash show and use promo code PASTA for ten percent off your first pan.",
     "Thanks for listening, see you next week.",
 ]
 

@@ -67,7 +67,8 @@ class Extractor:
         # embedded once, instead of once for every passage it is part of.
         vectors = self.embedder([s.text for s in segments] + [f"{title}. {notes}"])
         sentence_vectors, topic = vectors[:-1] * _lengths(segments)[:, None], vectors[-1]
-        ctx = Context(transcript.duration, topic, _unit(vectors[:-1].mean(0)), self._noise_vectors())
+        centre = _unit(vectors[:-1].mean(0))
+        ctx = Context(transcript.duration, topic, centre, self._noise_vectors(), self.scorer.direction)
         for insight in found:
             vector = _unit(sentence_vectors[insight.first : insight.last].sum(0))
             values = features(insight.text, insight.quote, insight.start, insight.end, vector, ctx)

@@ -2,7 +2,7 @@
 
 Every feature is about form, not topic: specificity (numbers, named things, long words),
 structure (cause, contrast, definition), and the marks of talk that is not an insight
-(questions, hedges, fillers, first-person anecdote, ad and housekeeping language, the opening
+(hedges, fillers, first-person anecdote, ad, self-promotion and housekeeping language, the opening
 and closing minutes, distance from what the episode is about). The word lists are generic
 podcast language; nothing here names a show, topic or sponsor.
 
@@ -43,31 +43,51 @@ HEDGE = _words(
     "maybe", "i think", "i guess", "probably", "kind of", "sort of", "i feel like", "i'm not sure", "perhaps")
 FILLER = _words("um+", "uh+", "you know", "i mean", "like,", "right, right", "yeah yeah")
 FIRST_PERSON = _words("i", "i'm", "i've", "i'd", "me", "my", "mine")
+# The words of a host-read or network ad: the calls to action and disclosures of the IAB's podcast
+# ad formats and of the FTC's endorsement guides ("sponsored", "brought to you by", "use code").
 AD = _words(
-    "sponsor(?:ed)?", "promo", "code", "discount", "free trial", "percent off", "dot com", "slash", "supported by",
-    "brought to you", "visit", "sign up", "order", "subscription", "offer", "first (?:box|month|order)", "shipping",
-    "claims?", "the company says", "says (?:its|it)", "been using (?:one|it)")
+    "sponsor(?:s|ed|ship)?", "ads?", "advertis\\w*", "promo", "(?:use|offer|promo) code", "discount", "free trial",
+    "percent off", "dot com", "slash", "supported by", "brought to you", "visit", "sign up", "go to",
+    "head (?:over )?to", "first (?:month|order|purchase)", "limited time", "money-back", "guarantee", "terms apply")
+# A show selling itself or asking for support: memberships, patrons, courses, merch, its other media.
+SELF_PROMO = _words(
+    "patreon", "patrons?", "donat\\w*", "support (?:the|this|our) (?:show|podcast|work)", "members(?:hip)?",
+    "become a", "premium", "ad-free", "merch\\w*", "t-shirts?", "stickers?", "courses?",
+    "our (?:book|newsletter|discord)", "community", "bonus episodes?", "early access")
+# Running the show: greetings, sign-offs, the episode itself, where to find and follow it.
 HOUSEKEEPING = _words(
-    "subscribe", "rate", "review", "this episode", "next week", "last week", "welcome (?:back )?to", "thanks for",
-    "thank you", "listening", "show notes", "newsletter", "patreon", "link", "hiring", "see you", "our guest",
-    "joining (?:me|us)", "today we", "on the show", "listener", "mailbag", "email us")
+    "subscribe", "rate", "review", "this episode", "episode \\d+", "next week", "last week", "welcome (?:back )?to",
+    "thanks for", "thank you", "listening", "show notes", "newsletter", "link", "hiring", "see you", "our guest",
+    "joining (?:me|us)", "today we", "on the show", "listeners?", "email us", "write in", "follow us",
+    "socials?", "recorded", "housekeeping", "before we (?:start|begin|get)", "let's get (?:started|into)")
 LAUGHTER = _words("haha", "ha", "hah", "lol", "joke", "kidding", "funny")
+# English function words (after the stop list of Salton's SMART system, abridged): what is left is
+# the passage's content, and an insight carries more of it than chat does.
+FUNCTION = frozenset(
+    "a about after again all also am an and any are as at be been being but by can could did do does doing "
+    "don't down for from get got had has have having he her here him his how i i'm if in into is it it's its "
+    "just know like me more most my no not now of off oh ok okay on one only or other our out over really right "
+    "said say says see she so some such than that that's the their them then there they they're thing things "
+    "think this those to too up us very was way we we're well were what when where which who why will with "
+    "would yeah yes you you're your".split())
 # fmt: on
 
+# What noise sounds like, one written example of each kind (ad, self-promotion, intro, outro,
+# housekeeping, banter), in general podcast language: a passage close to one of them is noise.
 NOISE_PROTOTYPES = [
-    "This episode is supported by our sponsor. Use promo code SHOW for your first order free.",
-    "If you enjoyed this episode, please rate and review us and subscribe wherever you listen.",
-    "Welcome back to the show. I'm your host, and joining me today is my co-host.",
-    "Thanks so much for listening. See you next week, take care.",
-    "Ha, that's hilarious. Do you have a favorite one? I love that story.",
-    "We got a listener email this week, and before we start, some quick housekeeping.",
+    "This episode is brought to you by our sponsor. Go to their website and use our code for a discount.",
+    "Support the show: become a member on Patreon, buy the merch or take one of our courses. Links are below.",
+    "Welcome to the show. I'm your host, and today I'm joined by a guest to talk about this week's news.",
+    "That's all for this episode. Thanks for listening, please subscribe and leave a review. See you next week.",
+    "Before we start, some housekeeping: we record live, follow us on social media and send us your questions.",
+    "Ha, that's so funny, I love that. Yeah, totally. Oh man, good times, good times.",
 ]
 
 # fmt: off
 FEATURES = (
-    "length", "in_range", "numbers", "causal", "contrast", "definition", "named", "long_words",
-    "question", "hedge", "filler", "first_person", "ad", "housekeeping", "laughter",
-    "opening", "closing", "topic", "central", "noise_like",
+    "numbers", "causal", "contrast", "definition", "named", "long_words", "content",
+    "hedge", "filler", "first_person", "ad", "self_promo", "housekeeping", "laughter",
+    "opening", "closing", "topic", "central", "noise_like", "insight_like",
 )
 # fmt: on
 
@@ -80,6 +100,7 @@ class Context:
     topic: np.ndarray  # embedding of the episode's title and show notes
     centroid: np.ndarray  # mean embedding of the episode's passages
     noise: np.ndarray  # embeddings of NOISE_PROTOTYPES
+    insight: np.ndarray | None = None  # `Scorer.direction`: where the passages editors pick lie
 
 
 def features(text: str, quote: str, start: float, end: float, vector: np.ndarray, ctx: Context) -> dict[str, float]:
@@ -90,22 +111,20 @@ def features(text: str, quote: str, start: float, end: float, vector: np.ndarray
     def density(pattern: re.Pattern, source: str = text, per: int = 20) -> float:
         return min(len(pattern.findall(source)) * per / n, 1.0)
 
-    capitals = sum(1 for i, w in enumerate(words) if i and w[:1].isupper() and words[i - 1][-1:] not in ".?!")
-    sentences = max(len(re.findall(r"[.!?](?:\s|$)", text)), 1)
+    bare = [w.strip(".,;:!?\"'()").lower() for w in words]
     return {
-        "length": min(n / 80, 1.5),
-        "in_range": float(25 <= n <= 80),
         "numbers": density(NUMBER),
         "causal": density(CAUSAL),
         "contrast": density(CONTRAST),
         "definition": density(DEFINITION, per=40),
-        "named": min(capitals * 10 / n, 1.0),
-        "long_words": sum(len(w.strip(".,;:!?")) >= 8 for w in words) / n,
-        "question": text.count("?") / sentences,
+        "named": min(_names(words) * 10 / n, 1.0),
+        "long_words": sum(len(w) >= 8 for w in bare) / n,
+        "content": sum(w not in FUNCTION for w in bare) / n,
         "hedge": density(HEDGE),
         "filler": density(FILLER, quote),
         "first_person": density(FIRST_PERSON, per=10),
         "ad": density(AD),
+        "self_promo": density(SELF_PROMO),
         "housekeeping": density(HOUSEKEEPING),
         "laughter": density(LAUGHTER, quote),
         "opening": float(start < max(0.06 * ctx.duration, 20.0)),
@@ -113,21 +132,39 @@ def features(text: str, quote: str, start: float, end: float, vector: np.ndarray
         "topic": float(vector @ ctx.topic),
         "central": float(vector @ ctx.centroid),
         "noise_like": float((ctx.noise @ vector).max()),
+        "insight_like": float(vector @ ctx.insight) if ctx.insight is not None else 0.0,
     }
 
 
-class Scorer:
-    """A logistic model over `FEATURES`; weights from `data/scorer.json` unless given."""
+def _names(words: list[str]) -> int:
+    """Capitalised words that do not open a sentence and are not "I": the named things of a passage."""
+    return sum(
+        1
+        for i, w in enumerate(words)
+        if i and w[:1].isupper() and words[i - 1][-1:] not in ".?!" and not re.fullmatch(r"I(?:'[a-z]+)?[.,;:!?]*", w)
+    )
 
-    def __init__(self, weights: dict[str, float] | None = None, bias: float | None = None):
+
+class Scorer:
+    """A logistic model over `FEATURES`; weights from `data/scorer.json` unless given.
+
+    `direction` is a unit vector in the embedding space (all-MiniLM-L6-v2's), fitted with the
+    weights: the passages editors pick lie along it, whatever their subject. A passage's
+    `insight_like` feature is its cosine to it; without one the feature is 0."""
+
+    def __init__(
+        self, weights: dict[str, float] | None = None, bias: float | None = None, direction: np.ndarray | None = None
+    ):
         if weights is None:
             fitted = json.loads((resources.files("podsift") / "data" / "scorer.json").read_text())
             weights, bias = fitted["weights"], fitted["bias"]
+            direction = np.asarray(fitted["direction"], dtype=np.float32) if "direction" in fitted else None
         self.weights = {name: float(weights.get(name, 0.0)) for name in FEATURES}
         self.bias = float(bias or 0.0)
+        self.direction = direction
 
     def score(self, values: dict[str, float]) -> float:
-        """Probability-like score in 0..1."""
+        """The chance, as fitted on the labelled corpora, that an editor would pick this passage."""
         z = self.bias + sum(self.weights[k] * values[k] for k in FEATURES)
         return 1 / (1 + math.exp(-z))
 

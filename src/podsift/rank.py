@@ -22,7 +22,7 @@ from .store import Store
 
 DIGEST_SIZE = 5
 PER_SHOW = 2
-MIN_SCORE = 0.5  # below this an insight is not worth a reader's morning
+MIN_SCORE = 0.3  # a score is the chance an editor would pick it: below this, fewer than one in three were
 SAME_IDEA = 0.6  # cosine above which two insights from different shows or days are one idea
 INTEREST_LIFT = 0.5  # score added per unit of cosine to the closest interest
 FEEDBACK_LIFT = 0.2  # score added (or taken) per unit of cosine to the closest liked (disliked) insight
