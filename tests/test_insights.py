@@ -7,7 +7,7 @@ import pytest
 from conftest import EPISODE, transcript
 
 from podsift.clean import clean_sentence, dangles, reader_text
-from podsift.extract import Extractor, Insight
+from podsift.extract import Extractor, Insight, note_subjects
 from podsift.models import FeedItem, StoredInsight
 from podsift.rank import MIN_SCORE, choose, day_bounds, digest_for
 from podsift.store import Store
@@ -237,3 +237,20 @@ def test_each_recipient_s_interests_lift_their_subjects(settings, embedder):
             digest = digest_for(store, settings, me, date(2026, 11, 2), embedder, rebuild=True)
             firsts[interest] = digest.items[0].insight.guid
     assert firsts == {"cooking pasta": "food", "glaciers and ice": "ice"}
+
+
+def test_show_notes_name_the_subjects_a_passage_can_be_about(embedder):
+    notes = "The hosts cover a new release of the database, why tests beat puzzles in interviews, and a faster linter."
+    assert note_subjects(notes) == [
+        "The hosts cover a new release of the database",
+        "why tests beat puzzles in interviews",
+        "a faster linter.",
+    ]
+    extractor = Extractor(embedder)
+    sentences = EPISODE[:3] + COOKING[3:6] + EPISODE[3:]
+    scored = extractor.scored(
+        transcript(sentences), "Kitchen science", "Why salt goes in pasta water, and how glaciers flow."
+    )
+    salt = max(c.reasons["features"]["subject"] for c in scored if "Salt does not" in c.quote)
+    ad = max(c.reasons["features"]["subject"] for c in scored if "promo code" in c.quote)
+    assert salt > ad + 0.2

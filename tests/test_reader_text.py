@@ -125,6 +125,14 @@ def test_reader_text_keeps_every_number_and_negation_of_what_was_said(words):
             "You don't need the-- if a generated parser is slow, a parser written by hand can be four times faster.",
             "broken off",
         ),
+        (
+            "In my example earlier, one hash was worth ten newer hashes, so banks bundled them into equal buckets.",
+            "points back",
+        ),
+        (
+            "Module level side effects break under lazy imports. Class creation side effects may depend on.",
+            "unfinished",
+        ),
     ],
 )
 def test_what_an_editor_would_not_send_is_named(text, fault):

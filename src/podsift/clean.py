@@ -64,6 +64,18 @@ POINTS_AT = re.compile(
     r"(?:\s*[,.;!]|\s+(?:in|at|on|earlier|before|already|too|again|here|there|last|yesterday)\b)",
     re.I,
 )
+# A first sentence that refers to what was said before it: "In my example earlier", "As I said".
+RECALLS = re.compile(
+    r"\b(?:earlier|as I (?:said|mentioned)|like I said|as we (?:said|discussed)|I mentioned|we talked about|"
+    r"going back to|the other (?:thing|one)|that one|this one|the same (?:thing|way))\b",
+    re.I,
+)
+# A sentence that stops on a word that must have more after it: "Side effects may depend on."
+CUT_OFF = re.compile(
+    r"\b(?:a|an|the|of|on|to|in|for|with|from|by|at|and|or|but|if|that|than|because|is|are|was|my|your|our|their)"
+    r"[.!][\"'”’)]*$",
+    re.I,
+)
 # Speech broken off and started again: "You don't depend on-- if something's ...".
 BROKEN_OFF = re.compile(r"\w\s?--(?:\s|$)")
 FINISHED = re.compile(r"[.!?][\"'”’)\]]*$")
@@ -124,7 +136,7 @@ def faults(text: str) -> list[str]:
         found.append("runs on")
     if BROKEN_OFF.search(text):
         found.append("broken off")
-    if not re.search(r"[.!][\"'”’)]*$", text.strip()):
+    if not re.search(r"[.!][\"'”’)]*$", text.strip()) or any(CUT_OFF.search(x) for x in sentences):
         found.append("unfinished")
     elif len(sentences) > 1 and len(last.split()) < FRAGMENT:
         found.append("ends on a fragment")
@@ -147,6 +159,7 @@ def _points_back(sentence: str) -> bool:
         or len(words) < FRAGMENT
         or bool(THIRD_PERSON.search(" ".join(words[:EARLY])))
         or bool(POINTS_AT.search(sentence))
+        or bool(RECALLS.search(sentence))
     )
 
 

@@ -10,6 +10,7 @@ greedily, skipping any that overlap in time or say nearly the same thing as one 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ MIN_WORDS, MAX_WORDS = 25, 80
 MAX_SENTENCES = 6
 SAME_IDEA = 0.8  # cosine above which two passages of one episode say the same thing
 MIN_GAP = 20.0  # seconds: passages closer than this in one episode usually continue one thought
+MAX_SUBJECTS = 40  # show notes can be long; their first items are what the episode is about
 TOPIC_QUESTION_WORDS = 6  # a question this long opens a new topic; "Wants to?" or "How?" does not
 
 
@@ -65,10 +67,14 @@ class Extractor:
         topics = topic_numbers(segments)
         # A passage's vector is the length-weighted mean of its sentences' vectors: each sentence is
         # embedded once, instead of once for every passage it is part of.
-        vectors = self.embedder([s.text for s in segments] + [f"{title}. {notes}"])
-        sentence_vectors, topic = vectors[:-1] * _lengths(segments)[:, None], vectors[-1]
-        centre = _unit(vectors[:-1].mean(0))
-        ctx = Context(transcript.duration, topic, centre, self._noise_vectors(), self.scorer.direction)
+        subjects = note_subjects(notes)
+        vectors = self.embedder([s.text for s in segments] + [f"{title}. {notes}"] + subjects)
+        n = len(segments)
+        sentence_vectors, topic = vectors[:n] * _lengths(segments)[:, None], vectors[n]
+        centre = _unit(vectors[:n].mean(0))
+        ctx = Context(
+            transcript.duration, topic, centre, self._noise_vectors(), self.scorer.direction, vectors[n + 1 :]
+        )
         for insight in found:
             vector = _unit(sentence_vectors[insight.first : insight.last].sum(0))
             values = features(insight.text, insight.quote, insight.start, insight.end, vector, ctx)
@@ -124,6 +130,15 @@ def select(candidates: list[Insight], keep: int) -> list[Insight]:
     for rank, insight in enumerate(kept, 1):
         insight.rank = rank
     return kept
+
+
+def note_subjects(notes: str) -> list[str]:
+    """The subjects show notes list: their sentences and the items of their lists, of 3 words or more.
+
+    Show notes name what an episode covers ("the PostgreSQL 18 release, a case for testing, ..."),
+    so a passage close to one item is about one of its subjects even when it is far from the mean."""
+    parts = re.split(r"[.;:!?\n]+\s|,\s+(?:and\s+)?|\s+and\s+(?=[A-Z])", notes)
+    return [p.strip() for p in parts if len(p.split()) >= 3][:MAX_SUBJECTS]
 
 
 def topic_numbers(segments: list[Segment]) -> list[int]:

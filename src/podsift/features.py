@@ -87,7 +87,7 @@ NOISE_PROTOTYPES = [
 FEATURES = (
     "numbers", "causal", "contrast", "definition", "named", "long_words", "content",
     "hedge", "filler", "first_person", "ad", "self_promo", "housekeeping", "laughter",
-    "opening", "closing", "topic", "central", "noise_like", "insight_like",
+    "opening", "closing", "topic", "central", "noise_like", "insight_like", "subject",
 )
 # fmt: on
 
@@ -101,6 +101,7 @@ class Context:
     centroid: np.ndarray  # mean embedding of the episode's passages
     noise: np.ndarray  # embeddings of NOISE_PROTOTYPES
     insight: np.ndarray | None = None  # `Scorer.direction`: where the passages editors pick lie
+    subjects: np.ndarray | None = None  # embeddings of the subjects the show notes list
 
 
 def features(text: str, quote: str, start: float, end: float, vector: np.ndarray, ctx: Context) -> dict[str, float]:
@@ -133,6 +134,7 @@ def features(text: str, quote: str, start: float, end: float, vector: np.ndarray
         "central": float(vector @ ctx.centroid),
         "noise_like": float((ctx.noise @ vector).max()),
         "insight_like": float(vector @ ctx.insight) if ctx.insight is not None else 0.0,
+        "subject": float((ctx.subjects @ vector).max()) if ctx.subjects is not None and len(ctx.subjects) else 0.0,
     }
 
 
