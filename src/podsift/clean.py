@@ -14,6 +14,7 @@ asked for them (#13), written as general patterns of English speech, not example
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Transcribers' annotations: anything in square brackets ("[inaudible 00:28:05]", "[laughter]",
 # "[crosstalk]"), the parenthesised sound cues of caption style guides ("(laughs)", "(music)"), and
@@ -90,6 +91,7 @@ FRAGMENT = 4  # words: a sentence shorter than this, alone at an end, is a fragm
 EARLY = 5  # words: a third-person pronoun this early in a passage points back at something unsaid
 
 
+@lru_cache(maxsize=4096)  # a sentence is part of up to six candidate passages; clean it once
 def clean_sentence(text: str) -> str:
     """One spoken sentence as a reader should see it; "" when nothing worth reading is left."""
     text = _tidy(MARKER.sub(" ", text))
