@@ -128,14 +128,20 @@ def features(text: str, quote: str, start: float, end: float, vector: np.ndarray
         "self_promo": density(SELF_PROMO),
         "housekeeping": density(HOUSEKEEPING),
         "laughter": density(LAUGHTER, quote),
-        "opening": float(start < max(0.06 * ctx.duration, 20.0)),
-        "closing": float(end > ctx.duration - max(0.06 * ctx.duration, 20.0)),
+        "opening": float(start < _edge(ctx.duration)),
+        "closing": float(end > ctx.duration - _edge(ctx.duration)),
         "topic": float(vector @ ctx.topic),
         "central": float(vector @ ctx.centroid),
         "noise_like": float((ctx.noise @ vector).max()),
         "insight_like": float(vector @ ctx.insight) if ctx.insight is not None else 0.0,
         "subject": float((ctx.subjects @ vector).max()) if ctx.subjects is not None and len(ctx.subjects) else 0.0,
     }
+
+
+def _edge(duration: float) -> float:
+    """Seconds at each end of an episode where intros and sign-offs are: 6% of it, at least 20 s,
+    but never more than a tenth, so that a one-minute episode is not all intro and outro."""
+    return min(max(0.06 * duration, 20.0), 0.1 * duration)
 
 
 def _names(words: list[str]) -> int:
