@@ -109,3 +109,16 @@ def test_sentences_break_at_speaker_change_and_run_ons():
     spans = sentences(words)
     assert spans[0].text == "so" and spans[0].speaker == "A"
     assert max(len(s.text.split()) for s in spans) <= 80
+
+
+def test_a_speaker_tag_on_the_wrong_cue_does_not_cut_a_sentence():
+    cues = [
+        Segment(0.0, 3.0, "You get a big set of speedups just for", "Ana"),
+        Segment(3.0, 5.0, "upgrading your database server.", "Ben"),  # the captioner tagged Ana's words as Ben's
+        Segment(5.0, 6.0, "Right, and it is free.", "Ben"),  # a real turn: it opens on a capital
+    ]
+    spans = split_segments(cues)
+    assert [(s.speaker, s.text) for s in spans] == [
+        ("Ana", "You get a big set of speedups just for upgrading your database server."),
+        ("Ben", "Right, and it is free."),
+    ]

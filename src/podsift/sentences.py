@@ -3,7 +3,7 @@
 Publishers cut transcripts into display cues that break mid-sentence, and speech-to-text gives
 segments of up to 30 s; insights need the second a sentence starts. Cues are split into words
 whose times are interpolated by character position inside the cue, words are joined into
-sentences, and a sentence never crosses a change of speaker.
+sentences, and a sentence does not cross a change of speaker unless the change falls in mid-sentence.
 """
 
 from __future__ import annotations
@@ -55,11 +55,18 @@ def words_of(segments: list[Segment]) -> list[Segment]:
 
 
 def sentences(words: list[Segment]) -> list[Segment]:
-    """Join one-word segments into sentences: split after end punctuation or a speaker change."""
+    """Join one-word segments into sentences: split after end punctuation or a speaker change.
+
+    In a transcript with capitals, a change of speaker inside an unfinished sentence whose next
+    word is in lower case ("You get a big set of boosts just for" / "upgrading your database.") is
+    a speaker tag put on the wrong cue, not a new turn: the sentence goes on, as the first
+    speaker's. (Without capitals, lower case says nothing, and every change is a turn.)"""
     out: list[Segment] = []
     current: list[Segment] = []
     for word in words:
-        if current and (word.speaker != current[-1].speaker or len(current) >= MAX_WORDS):
+        if current and (
+            len(current) >= MAX_WORDS or (word.speaker != current[-1].speaker and not _goes_on(current, word))
+        ):
             out.append(_segment(current))
             current = []
         current.append(word)
@@ -74,6 +81,10 @@ def sentences(words: list[Segment]) -> list[Segment]:
 def split_segments(segments: list[Segment]) -> list[Segment]:
     """Cue-level segments to sentence-level ones."""
     return sentences(words_of(segments))
+
+
+def _goes_on(current: list[Segment], word: Segment) -> bool:
+    return current[0].text[:1].isupper() and word.text[:1].islower()
 
 
 def _ends_sentence(token: str) -> bool:
