@@ -145,6 +145,15 @@ def test_a_closing_quotation_keeps_its_full_stop_inside():
     )
 
 
+@pytest.mark.parametrize(
+    "opening",
+    ["You just mark the test as a benchmark.", "Flour has two proteins.", "Most readers picked the longer one."],
+)
+def test_a_short_opening_sentence_with_a_verb_is_not_a_fragment(opening):
+    text = f"{opening} The rest of the passage explains what follows from it, in a sentence of its own."
+    assert "points back" not in faults(text)
+
+
 def test_a_passage_that_stands_alone_has_no_fault():
     text = (
         "A hand-written parser ran four times faster than the generated one, because it skipped the generic "

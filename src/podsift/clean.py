@@ -84,6 +84,27 @@ FINISHED = re.compile(r"[.!?][\"'”’)\]]*$")
 RUN_TOGETHER = re.compile(r"\b[a-z][\w']*\s+(?:It|It's|The|We|We're|They|They're|This|That|So|And|But|You|There)\b")
 # The same word twice in a row: a stutter cleaning could not take out faithfully ("45 45").
 DOUBLED = re.compile(r"\b(\w+)\s+\1\b", re.I)
+# Finite verbs of spoken English: auxiliaries, modals, contractions, past forms in -ed, and the
+# present and past forms of the commonest lexical verbs (after the General Service List's verbs).
+# A short opening sentence without one is a fragment ("Significantly higher than $5 a month.").
+VERB = re.compile(
+    r"(?:'s|'re|'ve|'d|'ll|'m|n't)\b|\b(?:[a-z]{3,}ed|is|are|was|were|be|am|has|have|had|do|does|did|can|could|"
+    r"will|would|shall|should|may|might|must|get|gets|got|go|goes|went|make|makes|made|know|knows|knew|think|"
+    r"thinks|thought|take|takes|took|see|sees|saw|come|comes|came|want|wants|look|looks|use|uses|find|finds|"
+    r"found|give|gives|gave|tell|tells|told|work|works|call|calls|try|tries|ask|asks|need|needs|feel|feels|felt|"
+    r"become|becomes|became|leave|leaves|left|put|puts|mean|means|meant|keep|keeps|kept|let|lets|begin|begins|"
+    r"began|seem|seems|help|helps|show|shows|hear|hears|heard|run|runs|ran|move|moves|live|lives|bring|brings|"
+    r"brought|write|writes|wrote|sit|sits|sat|stand|stands|stood|lose|loses|lost|pay|pays|paid|meet|meets|met|"
+    r"set|sets|learn|learns|lead|leads|led|understand|understands|stop|stops|speak|speaks|read|reads|spend|"
+    r"spends|spent|grow|grows|grew|open|opens|win|wins|won|offer|offers|buy|buys|bought|build|builds|built|"
+    r"stay|stays|fall|falls|fell|cut|cuts|reach|reaches|say|says|said|turn|turns|start|starts|happen|happens|"
+    r"believe|believes|play|plays|like|likes|love|loves|cost|costs|hold|holds|held|break|breaks|broke|send|"
+    r"sends|sent|fix|fixes|add|adds|drop|drops|matter|matters|depend|depends|allow|allows|let's|"
+    # a subject pronoun: a clause with one has its verb, whether or not the list knows it ("you just mark")
+    r"i|you|we|they|he|she|it|people|everybody|everyone|nobody|someone)\b",
+    re.I,
+)
+FRAGMENT_OPENING = 12  # words: an opening sentence this short needs a verb to be a sentence
 SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
 PUNCTUATION = re.compile(r"[,.;:!?()—–-]")
 RUN_ON = 30  # words without a punctuation mark: no edited sentence runs this long unbroken
@@ -159,6 +180,7 @@ def _points_back(sentence: str) -> bool:
     return (
         dangles(sentence)
         or len(words) < FRAGMENT
+        or (len(words) <= FRAGMENT_OPENING and not VERB.search(sentence))
         or bool(THIRD_PERSON.search(" ".join(words[:EARLY])))
         or bool(POINTS_AT.search(sentence))
         or bool(RECALLS.search(sentence))
