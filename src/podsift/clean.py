@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .sentences import SENTENCE_END
+
 # Transcribers' annotations: anything in square brackets ("[inaudible 00:28:05]", "[laughter]",
 # "[crosstalk]"), the parenthesised sound cues of caption style guides ("(laughs)", "(music)"), and
 # the music notes of captions. Sources: the conventions of Rev's and 3Play's transcription guides.
@@ -79,7 +81,6 @@ CUT_OFF = re.compile(
 )
 # Speech broken off and started again: "You don't depend on-- if something's ...".
 BROKEN_OFF = re.compile(r"\w\s?--(?:\s|$)")
-FINISHED = re.compile(r"[.!?][\"'”’)\]]*$")
 # A sentence run into the next without a stop: "four to five minutes It's building up".
 RUN_TOGETHER = re.compile(r"\b[a-z][\w']*\s+(?:It|It's|The|We|We're|They|They're|This|That|So|And|But|You|There)\b")
 # The same word twice in a row: a stutter cleaning could not take out faithfully ("45 45").
@@ -130,7 +131,7 @@ def reader_text(sentences: list[str]) -> str:
         cleaned = clean_sentence(sentence)
         if not cleaned or (0 < i < len(sentences) - 1 and aside(cleaned)):
             continue
-        kept.append(cleaned if FINISHED.search(cleaned) else cleaned + ".")
+        kept.append(cleaned if SENTENCE_END.search(cleaned) else cleaned + ".")
     return " ".join(kept)
 
 

@@ -65,11 +65,11 @@ class Extractor:
         if not found:
             return []
         topics = topic_numbers(segments)
-        # A passage's vector is the length-weighted mean of its sentences' vectors: each sentence is
-        # embedded once, instead of once for every passage it is part of.
         subjects = note_subjects(notes)
         vectors = self.embedder([s.text for s in segments] + [f"{title}. {notes}"] + subjects)
         n = len(segments)
+        # A passage's vector is the length-weighted mean of its sentences' vectors: each sentence is
+        # embedded once, instead of once for every passage it is part of.
         sentence_vectors, topic = vectors[:n] * _lengths(segments)[:, None], vectors[n]
         centre = _unit(vectors[:n].mean(0))
         ctx = Context(
