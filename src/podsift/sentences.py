@@ -3,7 +3,8 @@
 Publishers cut transcripts into display cues that break mid-sentence, and speech-to-text gives
 segments of up to 30 s; insights need the second a sentence starts. Cues are split into words
 whose times are interpolated by character position inside the cue, words are joined into
-sentences, and a sentence does not cross a change of speaker unless the change falls in mid-sentence.
+sentences (after `punctuate` has put back the marks of a transcript published without any),
+and a sentence does not cross a change of speaker unless the change falls in mid-sentence.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 
 from .models import Segment
+from .punctuate import punctuated
 
 ABBREVIATIONS = {
     "mr.",
@@ -79,8 +81,8 @@ def sentences(words: list[Segment]) -> list[Segment]:
 
 
 def split_segments(segments: list[Segment]) -> list[Segment]:
-    """Cue-level segments to sentence-level ones."""
-    return sentences(words_of(segments))
+    """Cue-level segments to sentence-level ones, with punctuation restored if the transcript has none."""
+    return sentences(words_of(punctuated(segments)))
 
 
 def _goes_on(current: list[Segment], word: Segment) -> bool:
