@@ -28,7 +28,18 @@ from pathlib import Path
 
 from podsift.models import Segment
 from podsift.parsers.transcript import parse_transcript
-from podsift.punctuate import ENDS, I_FORMS, LABELS, Gap, Punctuator, bare, features, label_of, needs_punctuation
+from podsift.punctuate import (
+    ENDS,
+    I_FORMS,
+    LABELS,
+    Gap,
+    Punctuator,
+    bare,
+    features,
+    gap_after,
+    label_of,
+    needs_punctuation,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -54,12 +65,8 @@ def gaps(segments: list[Segment]) -> tuple[list[Gap], list[str]]:
     tokens = [(n, token) for n, seg in enumerate(segments) for token in seg.text.split()]
     words = [bare(token) for _, token in tokens]
     out, labels, since, opener = [], [], 0, ""
-    for i, (n, token) in enumerate(tokens[:-1]):
-        last_of_cue = tokens[i + 1][0] != n
-        following = segments[n + 1] if last_of_cue else None
-        pause = following.start - segments[n].end if following else None
-        turn = following is not None and following.speaker != segments[n].speaker
-        out.append(Gap(words, i, last_of_cue, pause, turn, since, opener or words[i]))
+    for i, (_, token) in enumerate(tokens[:-1]):
+        out.append(gap_after(segments, tokens, words, i, since, opener))
         label = label_of(token)
         labels.append(label)
         opener = "" if label in ENDS else (opener or words[i])

@@ -93,6 +93,18 @@ def features(gap: Gap) -> list[str]:
     return out
 
 
+def gap_after(
+    segments: list[Segment], tokens: list[tuple[int, str]], words: list[str], i: int, since: int, opener: str
+) -> Gap:
+    """The gap after token i of a transcript, given as (cue number, token) pairs and bare words."""
+    n = tokens[i][0]
+    last_of_cue = i + 1 == len(tokens) or tokens[i + 1][0] != n
+    following = segments[n + 1] if last_of_cue and n + 1 < len(segments) else None
+    pause = following.start - segments[n].end if following else None
+    turn = following is not None and following.speaker != segments[n].speaker
+    return Gap(words, i, last_of_cue, pause, turn, since, opener or words[i])
+
+
 def _bucket(value: float, bounds: tuple) -> str:
     for bound in bounds:
         if value <= bound:
@@ -133,21 +145,12 @@ class Punctuator:
         out: list[list[str]] = [[] for _ in segments]
         since, opener, start = 0, "", True
         for i, (n, token) in enumerate(tokens):
-            last_of_cue = i + 1 == len(tokens) or tokens[i + 1][0] != n
-            following = segments[n + 1] if last_of_cue and n + 1 < len(segments) else None
-            gap = Gap(
-                words,
-                i,
-                last_of_cue,
-                following.start - segments[n].end if following else None,
-                following is not None and following.speaker != segments[n].speaker,
-                since,
-                opener or words[i],
-            )
             if label_of(token) or kept[i]:
                 mark = label_of(token)
             else:
-                mark = "." if i + 1 == len(tokens) else self.decide(gap)
+                mark = (
+                    "." if i + 1 == len(tokens) else self.decide(gap_after(segments, tokens, words, i, since, opener))
+                )
             text = self._cased(token, start, cased)
             out[n].append(text if label_of(token) or not mark else text + mark)
             opener = "" if mark in ENDS else (opener or words[i])
