@@ -49,8 +49,9 @@ MIN_CASE_COUNT = 3
 MIN_TITLE_COUNT = 12
 MIN_NEVER_COUNT, NEVER_SHARE = 30, 0.02
 # Added to the full stop's bias: the perceptron, fitted on one show's short cues, ends too few
-# sentences elsewhere (precision 0.81, recall 0.52 on the unseen real-dev shows). With 4 they are
-# 0.73 / 0.62, and runs of over 30 words with no mark fall from 467 to 379; 8 trades too much precision.
+# sentences elsewhere (precision 0.81, recall 0.52 on the unseen real-dev shows, measured before the
+# never-ending words were added). With 2 they are 0.77 / 0.58; 4 finds a few more (0.73 / 0.62)
+# at the price of fragments such as "Once." in the text.
 END_BIAS = 2.0
 DEFAULT_TRAIN = [SHARED / "data" / "python_bytes", SHARED / "bench" / "corpus" / "real-dev" / "bitcoin-explained"]
 
@@ -168,9 +169,9 @@ def check(model: Punctuator, corpus: Path, trained: set[Path]) -> None:
             original = [s for s in cues(vtt) if bare_text(s.text)]
             if needs_punctuation(original):
                 continue
-            truth = marks(original)
-            guess = marks(model.restore(stripped(original)))
-            rule = [("." if k + 1 == len(seg.text.split()) else "") for seg in stripped(original)
+            dump = stripped(original)
+            truth, guess = marks(original), marks(model.restore(dump))
+            rule = [("." if k + 1 == len(seg.text.split()) else "") for seg in dump
                     for k, _ in enumerate(seg.text.split())][:-1]  # fmt: skip
             for t, g, r in zip(truth, guess, rule, strict=True):
                 counts["words"] += 1

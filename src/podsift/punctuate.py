@@ -140,23 +140,24 @@ class Punctuator:
         """The cues with marks after their words and capitals where sentences start and names stand."""
         tokens = [(n, token) for n, seg in enumerate(segments) for token in seg.text.split()]
         words = [bare(token) for _, token in tokens]
+        own = [label_of(token) for _, token in tokens]  # the publisher's marks, kept as they are
         cased = _has_capitals(token for _, token in tokens)
-        kept = _punctuated_stretch([label_of(token) in ENDS for _, token in tokens])
+        kept = _punctuated_stretch([mark in ENDS for mark in own])
         out: list[list[str]] = [[] for _ in segments]
         since, opener, start = 0, "", True
         for i, (n, token) in enumerate(tokens):
-            if label_of(token) or kept[i]:
-                mark = label_of(token)
+            if own[i] or kept[i]:
+                mark = own[i]
             else:
                 mark = (
                     "." if i + 1 == len(tokens) else self.decide(gap_after(segments, tokens, words, i, since, opener))
                 )
             text = self._cased(token, start, cased)
-            out[n].append(text if label_of(token) or not mark else text + mark)
+            out[n].append(text if own[i] or not mark else text + mark)
             opener = "" if mark in ENDS else (opener or words[i])
             since = 0 if mark in ENDS else since + 1
             start = mark in ENDS
-        return [replace(seg, text=" ".join(words)) for seg, words in zip(segments, out, strict=True) if words]
+        return [replace(seg, text=" ".join(parts)) for seg, parts in zip(segments, out, strict=True) if parts]
 
     def _cased(self, token: str, start: bool, cased: bool) -> str:
         if bare(token) in I_FORMS:
