@@ -88,21 +88,40 @@ def _store(settings: Settings) -> Store:
     return Store.open(settings.db_path)
 
 
+FOR_HELP = "Act for this person (an email `podsift user list` shows); default: the install's owner."
+for_one = click.option("--for", "for_email", metavar="EMAIL", help=FOR_HELP)
+for_many = click.option("--for", "for_emails", metavar="EMAIL", multiple=True, help=FOR_HELP + " Repeat for several.")
+
+
+def _person(store: Store, email: str | None) -> int:
+    """The recipient `--for EMAIL` names, or the install's owner without it."""
+    return store.recipient_by_email(email).id if email else store.local_recipient()
+
+
+def _people(store: Store, emails) -> list[int]:
+    """The recipients a repeated `--for` names, or the install's owner without it."""
+    return [_person(store, e) for e in emails] or [store.local_recipient()]
+
+
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
-def subscribe(sources):
+@for_many
+def subscribe(sources, for_emails):
     """Follow podcasts: feed URLs, or OPML files exported from a podcast app.
 
     \b
     podsift subscribe https://example.com/feed.xml
     podsift subscribe subscriptions.opml
+    podsift subscribe --for ada@example.org --for bo@example.org team.opml
     """
     settings = load_settings()
     feeds = _feeds_from(sources)
     with _store(settings) as store:
-        recipient = store.local_recipient()
-        added = sum(store.subscribe(recipient, url, title)[1] for title, url in feeds)
-    err.print(f"Subscribed to {added} new feed(s) ({len(feeds) - added} already followed). Next: `podsift scan`.")
+        for recipient in _people(store, for_emails):
+            added = sum(store.subscribe(recipient, url, title)[1] for title, url in feeds)
+            who = f"{store.recipient(recipient).email}: s" if for_emails else "S"
+            err.print(f"{who}ubscribed to {added} new feed(s) ({len(feeds) - added} already followed).")
+    err.print("Next: `podsift scan`.")
 
 
 def _feeds_from(sources) -> list[tuple[str, str]]:
@@ -127,26 +146,29 @@ def _feeds_from(sources) -> list[tuple[str, str]]:
 
 @main.command()
 @click.argument("urls", nargs=-1, required=True)
-def unsubscribe(urls):
+@for_many
+def unsubscribe(urls, for_emails):
     """Stop following feeds (by feed URL, as `podsift feeds` shows it).
 
     Transcripts already made are kept: nothing is lost if you follow the show again."""
     settings = load_settings()
     with _store(settings) as store:
-        recipient = store.local_recipient()
-        for url in urls:
-            if store.unsubscribe(recipient, url):
-                err.print(f"Unsubscribed from {url}")
-            else:
-                err.print(f"You were not subscribed to {url}")
+        for recipient in _people(store, for_emails):
+            who = store.recipient(recipient).email if for_emails else "You"
+            for url in urls:
+                if store.unsubscribe(recipient, url):
+                    err.print(f"{who}: unsubscribed from {url}" if for_emails else f"Unsubscribed from {url}")
+                else:
+                    err.print(f"{who} {'was' if for_emails else 'were'} not subscribed to {url}")
 
 
 @main.command()
-def feeds():
+@for_one
+def feeds(for_email):
     """List your subscriptions: title, episodes, last check and any error."""
     settings = load_settings()
     with _store(settings) as store:
-        shows = store.shows(store.local_recipient())
+        shows = store.shows(_person(store, for_email))
     if not shows:
         err.print("No subscriptions yet: `podsift subscribe URL` or `podsift subscribe subscriptions.opml`.")
         return
@@ -171,11 +193,12 @@ def feeds():
 
 @main.command("export-opml")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File to write (default: stdout).")
-def export_opml(output):
+@for_one
+def export_opml(output, for_email):
     """Write your subscriptions as OPML, for another podcast app or a backup."""
     settings = load_settings()
     with _store(settings) as store:
-        shows = store.shows(store.local_recipient())
+        shows = store.shows(_person(store, for_email))
     data = to_opml([(s.title, s.feed_url) for s in shows])
     if output:
         Path(output).write_bytes(data)
@@ -300,7 +323,8 @@ def transcript(episode, fmt):
     help="How to print the digest.",
 )
 @click.option("--rebuild", is_flag=True, help="Build the digest again instead of returning the stored one.")
-def digest(day, fmt, rebuild):
+@for_one
+def digest(day, fmt, rebuild, for_email):
     """The day's top insights across your shows, at most 5, each linked to the second it was said.
 
     A day's digest is fixed once the day is over and every feed has been checked since (or once it
@@ -309,9 +333,11 @@ def digest(day, fmt, rebuild):
     an idea was heard on that day, and takes at most two items from one show. A quiet day gives a
     shorter digest rather than filler."""
     settings = load_settings()
-    when = digest_day(day.date(), settings.timezone) if day else yesterday(settings.timezone)
     with _store(settings) as store:
-        found = digest_for(store, settings, store.local_recipient(), when, MiniLM(), rebuild)
+        person = store.recipient(_person(store, for_email))
+        timezone = person.timezone or settings.timezone  # "yesterday" is the person's own
+        when = digest_day(day.date(), timezone) if day else yesterday(timezone)
+        found = digest_for(store, settings, person.id, when, MiniLM(), rebuild)
     if found.provisional:
         err.print(Text(f"provisional: {found.provisional}. It may still change.", style="yellow"))
     sys.stdout.write(render_digest(when.isoformat(), found.items, fmt))
@@ -335,11 +361,18 @@ def render_digest(day: str, items, fmt: str) -> str:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
 )
 @click.option("--explain", is_flag=True, help="Show why each insight scored as it did.")
-def insights(ref, fmt, explain):
+@click.option("--for", "for_email", metavar="EMAIL", help="Only the shows this person follows; default: every show.")
+def insights(ref, fmt, explain, for_email):
     """Every episode's insights, best first, with their score (and its reasons with --explain)."""
     settings = load_settings()
     with _store(settings) as store:
-        episodes = [store.lookup_episode(ref)] if ref else store.episodes(states=("extracted",), followed=True)
+        person = store.recipient_by_email(for_email).id if for_email else None
+        if ref:
+            episodes = [store.lookup_episode(ref)]
+            if person and episodes[0].show_id not in {show.id for show in store.shows(person)}:
+                raise PodsiftError(f"{for_email} does not follow {episodes[0].show_title!r}")
+        else:
+            episodes = store.episodes(states=("extracted",), recipient_id=person, followed=True)
         found = store.insights(episode_ids=[e.id for e in episodes])
     groups = [(e, [i for i in found if i.episode_id == e.id]) for e in episodes]
     sys.stdout.write(insights_json(groups, explain) if fmt == "json" else insights_text(groups, explain))
@@ -374,14 +407,15 @@ def outbox(day):
     type=click.IntRange(min=1),
     help="How many of the latest digests to include.",
 )
-def atom(days):
+@for_one
+def atom(days, for_email):
     """Print an Atom feed of your stored digests, one entry per day, and the address that serves it.
 
     `podsift serve` serves the same feed at the address printed on stderr (signed for you: a feed
     reader needs no login). Digests are built by `podsift digest` or `podsift run`."""
     settings = load_settings()
     with _store(settings) as store:
-        me = store.local_recipient()
+        me = _person(store, for_email)
         digests = stored_digests(store, me, days)
     url = feed_url(settings, me)
     err.print(f"Served by `podsift serve` at {url}")
@@ -460,14 +494,7 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
         zone(zone_name)  # refuse a misspelt zone or time before anything is written
     if delivery_time:
         clock_time(delivery_time)
-    password = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif sys.stdin.isatty():
-        password = (
-            click.prompt("Web password", hide_input=True, confirmation_prompt=True, default="", show_default=False)
-            or None
-        )
+    password = _password(password_stdin, required=False)
     settings = load_settings()
     with _store(settings) as store:
         recipient, created = store.add_recipient(email, name, hash_password(password) if password else None)
@@ -476,6 +503,76 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
         if zone_name or delivery_time:
             store.set_schedule(recipient.id, zone_name, delivery_time)
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
+
+
+def _password(from_stdin: bool, required: bool) -> str | None:
+    """A web password from standard input (one line) or typed twice at a terminal; None for none."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = click.prompt(
+            "Web password",
+            hide_input=True,
+            confirmation_prompt=True,
+            default="" if not required else None,
+            show_default=False,
+        )
+    else:
+        password = ""
+    if required and not password:
+        raise PodsiftError("no password given: type one at the prompt, or pipe it in with --password-stdin")
+    return password or None
+
+
+@user.command("list")
+def user_list():
+    """Everyone who receives digests: email, shows followed, time zone and delivery time, the last
+    digest emailed, and whether their email is off (they used the unsubscribe link)."""
+    settings = load_settings()
+    with _store(settings) as store:
+        people, owner = store.people(), store.owner()
+    table = Table("Email", "Name", "Shows", "Delivery", "Last digest sent", "Email", "Web login")
+    for person, shows, last_sent in people:
+        email = (person.email or "(none: the command line's default)") + (" (owner)" if person.id == owner else "")
+        delivery = f"{person.delivery_time or settings.delivery_time} {person.timezone or settings.timezone}"
+        table.add_row(
+            Text(email),
+            Text(person.name),
+            str(shows),
+            delivery,
+            last_sent or "never",
+            Text("off (unsubscribed)", style="yellow") if person.unsubscribed_at else "on",
+            "yes" if person.password_hash else "no password",
+        )
+    out.print(table)
+
+
+@user.command("remove")
+@click.argument("email")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def user_remove(email, yes):
+    """Remove a person: their subscriptions, digests, outbox rows, votes and sessions.
+
+    Transcripts and insights stay, since they belong to the shows (which others may follow)."""
+    settings = load_settings()
+    with _store(settings) as store:
+        person = store.recipient_by_email(email)
+        if not yes:
+            click.confirm(f"Remove {email} and their subscriptions and digests?", abort=True, err=True)
+        store.remove_recipient(person.id)
+    err.print(f"Removed {email}.")
+
+
+@user.command("passwd")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (for scripts).")
+def user_passwd(email, password_stdin):
+    """Set a person's web password; every session the old one opened ends."""
+    password = _password(password_stdin, required=True)
+    settings = load_settings()
+    with _store(settings) as store:
+        store.set_password(store.recipient_by_email(email).id, hash_password(password))
+    err.print(f"Password set for {email}; they log in at {settings.base_url}.")
 
 
 @user.command("enable")

@@ -186,6 +186,33 @@ class Store:
         """Everyone, in the order they were added."""
         return [_recipient(r) for r in self.conn.execute("SELECT * FROM recipients ORDER BY id")]
 
+    def people(self) -> list[tuple[Recipient, int, str | None]]:
+        """Everyone, in the order they were added, with how many shows each follows and the last
+        day whose digest was emailed to them (None: never)."""
+        rows = self.conn.execute(
+            "SELECT r.*, (SELECT count(*) FROM subscriptions s WHERE s.recipient_id = r.id) AS shows, "
+            "(SELECT max(d.day) FROM deliveries d WHERE d.recipient_id = r.id AND d.status = 'sent') AS last_sent "
+            "FROM recipients r ORDER BY r.id"
+        )
+        return [(_recipient(r), r["shows"], r["last_sent"]) for r in rows]
+
+    def set_password(self, recipient_id: int, password_hash: str) -> None:
+        """A new web password, which ends every session the old one opened."""
+        with self.transaction():
+            self.conn.execute("UPDATE recipients SET password_hash = ? WHERE id = ?", (password_hash, recipient_id))
+            self.conn.execute("DELETE FROM sessions WHERE recipient_id = ?", (recipient_id,))
+
+    def remove_recipient(self, recipient_id: int) -> None:
+        """Forget a person: their subscriptions, digests, outbox, votes and sessions go with them.
+        Transcripts and insights stay: they belong to the shows, which others may follow."""
+        if recipient_id == self.owner():
+            raise PodsiftError(
+                f"{self.recipient(recipient_id).email or 'the first recipient'} is the install's owner (its first "
+                "account), whom the command line acts for, and cannot be removed (to start afresh, move "
+                "$PODSIFT_HOME away)"
+            )
+        self.conn.execute("DELETE FROM recipients WHERE id = ?", (recipient_id,))
+
     def set_schedule(self, recipient_id: int, timezone: str | None, delivery_time: str | None) -> None:
         """A recipient's own time zone and delivery time (None: the install's)."""
         self.conn.execute(
