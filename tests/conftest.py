@@ -60,7 +60,7 @@ class Server:
         self.headers: dict[str, dict[str, str]] = {}  # path -> extra response headers
         self.requests: list[tuple[str, str]] = []  # (path, If-None-Match or "")
         self.agents: list[str] = []  # User-Agent of each request
-        self.delay: dict[str, float] = {}  # path -> seconds to wait before answering
+        self.delay: dict[str, float] = {}  # path -> seconds to wait before answering (cut short if removed)
         self.raw: dict[str, tuple[bytes, dict[str, str]]] = {}  # path -> exact body and headers to send
         self.drip: dict[str, float] = {}  # path -> seconds between single bytes of an endless body
         self.cut: dict[str, int] = {}  # path -> hang up after this many body bytes, once
@@ -100,7 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
         state.requests.append((path, self.headers.get("If-None-Match", "")))
         state.agents.append(self.headers.get("User-Agent", ""))
         state.ranges.append((path, self.headers.get("Range", ""), self.headers.get("If-Range", "")))
-        time.sleep(state.delay.get(path, 0))
+        until = time.monotonic() + state.delay.get(path, 0)
+        while path in state.delay and time.monotonic() < until:  # a test may let a waiting request go on
+            time.sleep(0.05)
         if path in state.status:
             return self._reply(state.status[path], b"", state.headers.get(path, {}))
         if path in state.raw:

@@ -130,25 +130,87 @@ def test_log_in_play_an_insight_from_its_second_vote_and_import_opml(app_url, pa
     shoot(page, "shows")
 
 
-def test_one_player_at_a_time_under_the_content_security_policy(app_url, page):
-    """The page's script is allowed by its CSP (no inline code), and starting a second player
-    pauses the first."""
+def test_one_compact_player_plays_each_source_under_the_content_security_policy(app_url, page):
+    """The page's script is allowed by its CSP (no inline code); the digest has one player, and each
+    source's button loads its own episode into it at its own second."""
     blocked = []
     page.on(
         "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
     )
+    log_in(page, app_url)
+    page.goto(f"{app_url}/digest/2026-11-02")
+    buttons = page.locator("button.play")
+    assert buttons.count() == 2, "the same idea on two shows: two sources"
+    assert page.locator("audio").count() == 1
+    for i, tail in ((0, "/ep.mp3"), (1, "/ep.mp3?b")):
+        buttons.nth(i).click()
+        wait_for(page, "!document.getElementById('player').paused")
+        assert page.evaluate("document.getElementById('player').currentSrc").endswith(tail)
+        assert "Ice Hour" in page.inner_text("#now-playing") if i else "Cold Facts" in page.inner_text("#now-playing")
+    assert not blocked, blocked
+
+
+def test_the_episode_page_follows_the_audio_and_exports_its_insights(app_url, page):
+    page.set_viewport_size({"width": 900, "height": 320})  # short enough that the transcript scrolls
+    log_in(page, app_url)
+    page.goto(f"{app_url}/episode/1")
+    assert "Highlighted sentences are the insights" in page.inner_text("main")
+    line = page.locator("p[data-at]").nth(3)
+    line.locator("button.play").click()
+    wait_for(page, "document.querySelector('p.current') !== null")
+    assert page.locator("p.current").get_attribute("id") == line.get_attribute("id")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # the player stays in view...
+    assert page.evaluate("window.scrollY") > 200, "the page did not scroll: the check would prove nothing"
+    top = page.evaluate("document.getElementById('player').getBoundingClientRect().top")
+    assert 0 <= top < 60, f"the player is at {top} px, out of view"
+    with page.expect_download() as download:
+        page.click("text=CSV for Readwise")
+    assert download.value.suggested_filename == "podsift-episode-1.csv"
+    assert open(download.value.path(), encoding="utf-8").readline().strip() == (
+        "Highlight,Title,Author,URL,Note,Location,Date"
+    )
+
+
+def log_in(page, app_url: str) -> None:
     page.goto(f"{app_url}/login")
     page.fill("input[name=email]", "ada@example.org")
     page.fill("input[name=password]", "s3cret")
     with page.expect_navigation():
         page.click("text=Log in")
-    page.goto(f"{app_url}/digest/2026-11-02")
-    buttons = page.locator("button.play")
-    assert buttons.count() == 2, "the same idea on two shows: two sources, two players"
-    first, second = (buttons.nth(i).get_attribute("data-audio") for i in range(2))
-    buttons.nth(0).click()
-    wait_for(page, f"!document.getElementById('{first}').paused")
-    buttons.nth(1).click()
-    wait_for(page, f"!document.getElementById('{second}').paused")
-    assert page.evaluate(f"document.getElementById('{first}').paused"), "the first player kept playing"
-    assert not blocked, blocked
+
+
+def test_on_a_phone_every_page_fits_the_screen_and_settings_are_saved(app_url, page):
+    """A 390 px wide phone (an iPhone 12 to 15): no page scrolls sideways, and the settings form works."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, app_url)
+    for path, name in [
+        ("/feeds", "shows-phone"),
+        ("/show/1", "show-phone"),
+        ("/admin", "admin-phone"),
+        ("/settings", "settings-phone"),
+        ("/digest/2026-11-02", None),
+    ]:
+        page.goto(f"{app_url}{path}")
+        assert page.url.endswith(path), f"{path} redirected to {page.url}"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+        if name:
+            shoot(page, name)
+
+    page.goto(f"{app_url}/settings")
+    page.select_option("select[name=timezone]", "Europe/Paris")
+    page.fill("input[name=delivery_time]", "06:45")
+    page.fill("textarea[name=interests]", "glaciers")
+    page.uncheck("input[name=email]")
+    with page.expect_navigation():
+        page.click("form[action='/settings'] button")
+    assert "Saved." in page.inner_text("main")
+    assert page.input_value("select[name=timezone]") == "Europe/Paris"
+    assert page.input_value("input[name=delivery_time]") == "06:45"
+    assert "Email is off" in page.inner_text("main")
+    assert "/feed/1/" in page.inner_text("#atom-url")
+
+    page.goto(f"{app_url}/show/1/remove")
+    with page.expect_navigation():
+        page.click("text=Keep it")
+    assert page.url.endswith("/show/1")

@@ -240,21 +240,30 @@ def test_permanent_redirect_moves_the_feed(settings, server, clips, whisper):
 def test_ctrl_c_in_a_real_scan_loses_nothing(settings, server, clips, tmp_path):
     """`podsift scan` as a process, interrupted with SIGINT while a download hangs, then run again."""
     subscribe(settings, publish(server, clips, count=3))
-    server.delay["/show2.mp3"] = 10.0  # long enough to be hanging when two transcripts are in, on a loaded machine
+    server.delay["/show2.mp3"] = 120.0  # still hanging when two transcripts are in, however loaded the machine
     env = {**os.environ, "PODSIFT_HOME": str(settings.home), "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1"}
     scan_cmd = [sys.executable, "-m", "podsift", "scan"]
-    process = subprocess.Popen(scan_cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        scan_cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As a terminal would start it: a shell's background job (`pytest &`) ignores SIGINT, and so would the scan.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while server.hits("/show2.mp3") == 0 or _count(settings, "transcripts") < 2:
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
+    time.sleep(1)
+    server.delay.clear()  # the hanging download gets its answer, after the interrupt
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130 and "Nothing is lost" in stderr
+    assert process.returncode == 130 and "Nothing is lost" in stderr, stderr
     assert states(settings)["show-2"][0] == "new"
     first_two = _transcript_rows(settings)
 
-    server.delay.clear()
     rerun = subprocess.run(scan_cmd, env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert all(state == "extracted" for state, _ in states(settings).values())  # the CLI goes on to insights

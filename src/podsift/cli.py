@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .deliver import SmtpServer
+from .deliver import SmtpServer, feed_url
 from .embed import MiniLM
 from .errors import ConfigError, PodsiftError
 from .extract import Extractor
@@ -44,7 +44,7 @@ from .settings import Settings, clock_time, default_home, load_settings, zone
 from .status import status as read_status
 from .store import EPISODE_STATES, Store, explain
 from .transcribe import WhisperTranscriber
-from .users import hash_password, secret_key, token
+from .users import hash_password
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -341,12 +341,6 @@ def digest(day, fmt, rebuild, for_email):
     if found.provisional:
         err.print(Text(f"provisional: {found.provisional}. It may still change.", style="yellow"))
     sys.stdout.write(render_digest(when.isoformat(), found.items, fmt))
-
-
-def feed_url(settings: Settings, recipient_id: int) -> str:
-    """The web app's address of a recipient's Atom feed, signed so a feed reader needs no login."""
-    signed = token(secret_key(settings.home), "feed", recipient_id)
-    return f"{settings.base_url.rstrip('/')}/feed/{recipient_id}/{signed}.atom"
 
 
 def render_digest(day: str, items, fmt: str) -> str:

@@ -123,6 +123,12 @@ def unsubscribe_url(settings: Settings, recipient_id: int) -> str:
     return f"{settings.base_url.rstrip('/')}/unsubscribe/{recipient_id}/{signed}"
 
 
+def feed_url(settings: Settings, recipient_id: int) -> str:
+    """The web app's address of a recipient's Atom feed, signed so a feed reader needs no login."""
+    signed = token(secret_key(settings.home), "feed", recipient_id)
+    return f"{settings.base_url.rstrip('/')}/feed/{recipient_id}/{signed}.atom"
+
+
 def message_id_for(settings: Settings, recipient_id: int, day: str) -> str:
     """A Message-ID fixed for (recipient, day), so a resend is recognisably the same message."""
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "podsift.invalid"

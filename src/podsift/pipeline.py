@@ -26,7 +26,7 @@ from .models import Delivery, Episode, Recipient
 from .net import Fetcher
 from .progress import Reporter
 from .rank import Digest, digest_for
-from .scan import FeedResult, apply_feed, due, fetch_feed, record_failure
+from .scan import FeedResult, due, fetch_feed, settle
 from .settings import Settings
 from .store import UNSUBSCRIBED, Store, holder_name, iso
 from .transcribe import Transcriber
@@ -163,12 +163,7 @@ def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
         futures = {pool.submit(fetch_feed, ctx.fetcher, show, ctx.settings): show for show in shows}
         for future in _as_completed(futures, ctx.stop):
             show = futures[future]
-            try:
-                result = apply_feed(ctx.store, show, future.result(), ctx.settings, since)
-            except PodsiftError as exc:
-                result = record_failure(
-                    ctx.store, show, str(exc), getattr(exc, "status", 0), getattr(exc, "retry_after", None)
-                )
+            result = settle(ctx.store, show, future.result, ctx.settings, since)
             if result.message:
                 ctx.reporter.note(f"{show.title}: {result.message}" if show.title else result.message)
             results.append(result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from html import escape
@@ -253,3 +255,36 @@ def digests_atom(
         f'<link rel="alternate" type="text/html" href="{escape(base)}/"/>'
         f"{''.join(entries)}</feed>\n"
     )
+
+
+READWISE_COLUMNS = ("Highlight", "Title", "Author", "URL", "Note", "Location", "Date")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def readwise_csv(insights: list[StoredInsight], day: str) -> str:
+    """Insights as Readwise's CSV import takes them: a highlight each, the episode as its title,
+    the show as its author, the audio at the second as its URL, the words as said in the note.
+
+    A cell that a spreadsheet would run as a formula ("=HYPERLINK(...)" in a feed title) is
+    prefixed with an apostrophe, as OWASP advises for CSV files that may be opened in one."""
+    out = io.StringIO()
+    rows = csv.writer(out)
+    rows.writerow(READWISE_COLUMNS)
+    for i in insights:
+        note = f"Said at {clock(i.start)}: \u201c{i.quote}\u201d"
+        cells = [i.text, i.episode_title, i.show_title, listen_url(i.audio_url, i.start), note, "", day]
+        rows.writerow(["'" + c if c.startswith(FORMULA_START) else c for c in cells])
+    return out.getvalue()
+
+
+def episode_markdown(episode: Episode, insights: list[StoredInsight]) -> str:
+    """An episode's insights as a Markdown note (for Obsidian or Logseq): a bullet each, linked to
+    the audio at the second it was said."""
+    lines = [f"# {_md(episode.show_title)}: {_md(episode.title)}", ""]
+    if episode.published_at:
+        lines[1:1] = [f"Published {episode.published_at.date().isoformat()}", ""]
+    for i in insights:
+        lines.append(f"- {_md(i.text)} ([{clock(i.start)}]({listen_url(i.audio_url, i.start)}))")
+    if not insights:
+        lines.append("No insights in this episode.")
+    return "\n".join(lines) + "\n"

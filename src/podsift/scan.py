@@ -6,6 +6,7 @@ A feed that fails records its error and leaves every other feed alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -72,6 +73,17 @@ def apply_feed(
         if moved and moved != show.feed_url:
             store.move_show(show.id, moved)
     return FeedResult(show, "updated", new, result.warning)
+
+
+def settle(
+    store: Store, show: Show, fetched: Callable[[], Response], settings: Settings, since: datetime | None = None
+) -> FeedResult:
+    """Store what one poll of a feed gave: its new episodes, or why it failed and when to try again.
+    `fetched` returns the response (a finished future's `result`, or a fetch to make now)."""
+    try:
+        return apply_feed(store, show, fetched(), settings, since)
+    except PodsiftError as exc:
+        return record_failure(store, show, str(exc), getattr(exc, "status", 0), getattr(exc, "retry_after", None))
 
 
 def record_failure(

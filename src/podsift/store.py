@@ -214,11 +214,12 @@ class Store:
         self.conn.execute("DELETE FROM recipients WHERE id = ?", (recipient_id,))
 
     def set_schedule(self, recipient_id: int, timezone: str | None, delivery_time: str | None) -> None:
-        """A recipient's own time zone and delivery time (None: the install's)."""
+        """A recipient's own time zone and delivery time: None keeps what they have, "" goes back
+        to the install's."""
         self.conn.execute(
-            "UPDATE recipients SET timezone = COALESCE(?, timezone), delivery_time = COALESCE(?, delivery_time) "
-            "WHERE id = ?",
-            (timezone, delivery_time, recipient_id),
+            "UPDATE recipients SET timezone = CASE WHEN ? IS NULL THEN timezone ELSE NULLIF(?, '') END, "
+            "delivery_time = CASE WHEN ? IS NULL THEN delivery_time ELSE NULLIF(?, '') END WHERE id = ?",
+            (timezone, timezone, delivery_time, delivery_time, recipient_id),
         )
 
     def mail_recipients(self) -> list[Recipient]:
@@ -321,6 +322,16 @@ class Store:
             "UPDATE deliveries SET status = 'sent', sent_at = ?, error = NULL, next_attempt_at = NULL WHERE id = ?",
             (now(), delivery_id),
         )
+
+    def retry_now(self, delivery_id: int) -> Delivery:
+        """Send a failed or waiting email again at the next pass of the outbox (the scheduler's, or
+        `podsift run`'s); one already sent, or cancelled because its recipient left, stays as it is."""
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = NULL WHERE id = ? AND status IN "
+            "('failed', 'pending')",
+            (delivery_id,),
+        )
+        return self.delivery(delivery_id)
 
     def delivery_retry(self, delivery_id: int, error: str, retry_at: str) -> None:
         self.conn.execute(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from importlib import resources
+from zoneinfo import available_timezones
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
@@ -26,18 +27,30 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..deliver import feed_url
 from ..embed import MiniLM
-from ..errors import NotFound, ParseError
+from ..errors import ConfigError, NotFound, ParseError
+from ..net import Fetcher
 from ..parsers.opml import MAX_BYTES as MAX_OPML_BYTES
 from ..parsers.opml import parse_opml, to_opml
 from ..parsers.url import feed_address
 from ..rank import digest_day, digest_for, stored_digests, yesterday
-from ..render import clock, digests_atom, listen_url, safe_url
-from ..settings import Settings, zone
+from ..render import (
+    clock,
+    digest_json,
+    digest_markdown,
+    digests_atom,
+    episode_markdown,
+    listen_url,
+    readwise_csv,
+    safe_url,
+)
+from ..scan import fetch_feed, settle
+from ..settings import Settings, clock_time, zone
 from ..status import status as service_status
 from ..store import Store
 from ..topics import Topic, topics
-from ..users import check_token, secret_key, verify_password
+from ..users import check_token, hash_password, secret_key, verify_password
 from .guard import (
     SESSION_IDLE,
     LoginLimits,
@@ -51,6 +64,9 @@ from .guard import (
 )
 
 SHOWS_PER_PAGE = 100
+EXPORTS = {"md": "text/markdown", "csv": "text/csv", "json": "application/json"}
+ZONES = sorted(available_timezones())
+MAX_INTERESTS = 20
 
 
 class App:
@@ -77,6 +93,12 @@ class App:
     def problem(self, request: Request, status: int, message: str) -> HTMLResponse:
         """A 4xx page that says what was wrong and what is valid."""
         return self.page(request, "problem.html", status, message=message)
+
+
+def exported(body: str, fmt: str, name: str) -> Response:
+    """An export as a file to save (JSON shown in place, for scripts)."""
+    disposition = "inline" if fmt == "json" else f'attachment; filename="{name}.{fmt}"'
+    return Response(body, media_type=f"{EXPORTS[fmt]}; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
 def highlight(snippet: str) -> Markup:
@@ -165,12 +187,16 @@ def create_app(settings: Settings) -> Starlette:
         latest = days[0][0] if days else yesterday(timezone).isoformat()
         return RedirectResponse(f"/digest/{latest}", status_code=303)
 
+    def day_of(request: Request, store: Store) -> tuple[date, str]:
+        """The day in the path and the person's time zone; ValueError or NotFound for a day not valid."""
+        timezone = store.recipient(request.state.uid).timezone or settings.timezone
+        return digest_day(date.fromisoformat(request.path_params["day"]), timezone), timezone
+
     def digest(request: Request):
         uid = request.state.uid
         with app.store() as store:
-            timezone = store.recipient(uid).timezone or settings.timezone
             try:
-                day = digest_day(date.fromisoformat(request.path_params["day"]), timezone)
+                day, timezone = day_of(request, store)
             except ValueError:
                 return app.problem(request, 404, "Not a date: use /digest/YYYY-MM-DD.")
             except NotFound as exc:
@@ -188,6 +214,42 @@ def create_app(settings: Settings) -> Starlette:
             previous=(day - timedelta(days=1)).isoformat() if day > date(1970, 1, 1) else "",
             next=(day + timedelta(days=1)).isoformat() if day < today else "",
         )
+
+    def digest_export(request: Request):
+        fmt = request.path_params["fmt"]
+        if fmt not in EXPORTS:
+            return app.problem(request, 404, "A digest is exported as .md, .csv (for Readwise) or .json.")
+        with app.store() as store:
+            try:
+                day, _ = day_of(request, store)
+            except ValueError:
+                return app.problem(request, 404, f"Not a date: use /digest/YYYY-MM-DD.{fmt}.")
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
+            items = digest_for(store, settings, request.state.uid, day, app.embedder).items
+        body = {
+            "md": lambda: digest_markdown(day.isoformat(), items),
+            "csv": lambda: readwise_csv([item.insight for item in items], day.isoformat()),
+            "json": lambda: digest_json(day.isoformat(), items),
+        }[fmt]()
+        return exported(body, fmt, f"podsift-{day.isoformat()}")
+
+    def episode_export(request: Request):
+        fmt = request.path_params["fmt"]
+        if fmt not in ("md", "csv"):
+            return app.problem(request, 404, "An episode's insights are exported as .md or .csv (for Readwise).")
+        with app.store() as store:
+            try:
+                found = store.lookup_episode(str(request.path_params["id"]))
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
+            if found.show_id not in {s.id for s in store.shows(request.state.uid)}:
+                return app.problem(request, 404, "Not one of your shows.")
+            insights = store.insights(episode_ids=[found.id])
+        day = found.published_at.date().isoformat() if found.published_at else ""
+        if fmt == "md":
+            return exported(episode_markdown(found, insights), fmt, f"podsift-episode-{found.id}")
+        return exported(readwise_csv(insights, day), fmt, f"podsift-episode-{found.id}")
 
     def vote(request: Request, form):
         with app.store() as store:
@@ -222,6 +284,42 @@ def create_app(settings: Settings) -> Starlette:
         with app.store() as store:
             store.subscribe(request.state.uid, url)
         return feeds(request, f"Subscribed to {url}; its episodes arrive with the next scan.")
+
+    def my_show(request: Request, store: Store):
+        """The show in the path if the person follows it, else None."""
+        mine = {show.id: show for show in store.shows(request.state.uid)}
+        return mine.get(request.path_params["id"])
+
+    def show_page(request: Request, message: str = ""):
+        with app.store() as store:
+            show = my_show(request, store)
+            if show is None:
+                return app.problem(request, 404, "Not one of your shows: the Shows page lists them.")
+            episodes = list(reversed(store.episodes(show_id=show.id)))[:100]
+        return app.page(request, "show.html", show=show, episodes=episodes, message=message)
+
+    def check_show(request: Request, form):
+        with app.store() as store:
+            show = my_show(request, store)
+            if show is None:
+                return app.problem(request, 404, "Not one of your shows: the Shows page lists them.")
+            if show.paused:
+                show, _ = store.subscribe(request.state.uid, show.feed_url)  # subscribing again resumes it
+            with Fetcher(settings) as fetcher:
+                result = settle(store, show, lambda: fetch_feed(fetcher, show, settings), settings)
+        said = {
+            "updated": f"Checked: {result.new_episodes} new episode(s), transcribed at the next scan.",
+            "unchanged": "Checked: nothing new since the last check.",
+            "failed": f"The check failed: {result.message}",
+        }[result.outcome]
+        return show_page(request, said)
+
+    def confirm_remove(request: Request):
+        with app.store() as store:
+            show = my_show(request, store)
+        if show is None:
+            return app.problem(request, 404, "Not one of your shows: the Shows page lists them.")
+        return app.page(request, "remove.html", show=show)
 
     def remove_feed(request: Request, form):
         with app.store() as store:
@@ -276,12 +374,98 @@ def create_app(settings: Settings) -> Starlette:
 
         return app.page(request, "episode.html", episode=found, transcript=text, insight_at=insight_at)
 
-    def status_page(request: Request):
+    def settings_page(request: Request, message: str = "", error: str = "", status: int = 200):
         with app.store() as store:
-            if request.state.uid != store.owner():
-                return app.problem(request, 404, "The status page is for the install's owner (its first account).")
-            found = service_status(store, settings)
-        return app.page(request, "status.html", lines=found.lines, healthy=found.healthy)
+            me = store.recipient(request.state.uid)
+        return app.page(
+            request,
+            "settings.html",
+            status,
+            me=me,
+            zones=ZONES,
+            install=settings,
+            atom=feed_url(settings, me.id),
+            message=message,
+            error=error,
+        )
+
+    def save_settings(request: Request, form):
+        timezone, at = str(form.get("timezone", "")).strip(), str(form.get("delivery_time", "")).strip()
+        interests = [line.strip() for line in str(form.get("interests", "")).splitlines() if line.strip()]
+        try:
+            if timezone:
+                zone(timezone)
+            if at:
+                clock_time(at)
+        except ConfigError as exc:
+            return settings_page(request, error=str(exc), status=400)
+        if len(interests) > MAX_INTERESTS or any(len(i) > 100 for i in interests):
+            wrong = f"At most {MAX_INTERESTS} interests, of up to 100 characters each."
+            return settings_page(request, error=wrong, status=400)
+        with app.store() as store:
+            store.set_schedule(request.state.uid, timezone, at)
+            store.set_interests(request.state.uid, interests)
+            if form.get("email") == "on":
+                store.resubscribe_email(request.state.uid)
+            else:
+                store.unsubscribe_email(request.state.uid)
+        request.state.email_off = form.get("email") != "on"
+        return settings_page(request, message="Saved. Digests from the next one on follow these settings.")
+
+    def change_password(request: Request, form):
+        current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
+        with app.store() as store:
+            me = store.recipient(request.state.uid)
+            if not verify_password(current, me.password_hash):
+                return settings_page(request, error="The current password is wrong: nothing changed.", status=400)
+            if not new or new != again:
+                wrong = "The new password was empty, or not typed the same twice: nothing changed."
+                return settings_page(request, error=wrong, status=400)
+            store.set_password(me.id, hash_password(new))  # ends every session, this one too...
+            begin_session(request, store, me.id)  # ...so this browser gets a new one
+        return settings_page(request, message="Password changed; every other session is logged out.")
+
+    def owner_only(handler):
+        """`handler(request, store, ...)` for the install's owner; a 404 for anyone else."""
+
+        def wrapped(request: Request, *args):
+            with app.store() as store:
+                if request.state.uid != store.owner():
+                    return app.problem(request, 404, "This page is for the install's owner (its first account).")
+                return handler(request, store, *args)
+
+        return wrapped
+
+    @owner_only
+    def admin(request: Request, store: Store, message: str = ""):
+        found = service_status(store, settings)
+        emails = {r.id: r.email or "(the command line's default)" for r in store.recipients()}
+        return app.page(
+            request,
+            "admin.html",
+            people=store.people(),
+            install=settings,
+            outbox=store.deliveries()[:200],
+            emails=emails,
+            shows=store.shows(),
+            lines=found.lines,
+            healthy=found.healthy,
+            message=message,
+        )
+
+    @owner_only
+    def retry(request: Request, store: Store, form):
+        try:
+            delivery = store.retry_now(int(request.path_params["id"]))
+        except NotFound as exc:
+            return app.problem(request, 404, str(exc))
+        if delivery.status != "pending":
+            return admin(request, f"That email of {delivery.day} is {delivery.status}: there is nothing to retry.")
+        return admin(
+            request,
+            f"The email of {delivery.day} is queued again: `podsift serve` sends it within a "
+            "minute, or the next `podsift run` does.",
+        )
 
     def email_on(request: Request, form):
         with app.store() as store:
@@ -343,7 +527,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", posted(logout), methods=["POST"]),
         Route("/", login_required(home)),
+        Route("/digest/{day}.{fmt}", login_required(digest_export)),
         Route("/digest/{day}", login_required(digest)),
+        Route("/episode/{id:int}.{fmt}", login_required(episode_export)),
         Route("/insight/{id:int}/vote", posted(vote), methods=["POST"]),
         Route("/feeds", login_required(feeds)),
         Route("/feeds/add", posted(add_feed), methods=["POST"]),
@@ -354,7 +540,15 @@ def create_app(settings: Settings) -> Starlette:
         Route("/topics", login_required(topic_list)),
         Route("/topics/{id:int}", login_required(topic_page)),
         Route("/episode/{id:int}", login_required(episode)),
-        Route("/status", login_required(status_page)),
+        Route("/show/{id:int}", login_required(show_page)),
+        Route("/show/{id:int}/check", posted(check_show), methods=["POST"]),
+        Route("/show/{id:int}/remove", login_required(confirm_remove)),
+        Route("/settings", login_required(settings_page)),
+        Route("/settings", posted(save_settings), methods=["POST"]),
+        Route("/settings/password", posted(change_password), methods=["POST"]),
+        Route("/admin", login_required(admin)),
+        Route("/admin/outbox/{id:int}/retry", posted(retry), methods=["POST"]),
+        Route("/status", login_required(admin)),  # its old address
         Route("/email/on", posted(email_on), methods=["POST"]),
         Route("/unsubscribe/{rid:int}/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/resubscribe/{rid:int}/{token}", resubscribe, methods=["POST"]),
