@@ -105,7 +105,7 @@ def test_every_earlier_schema_with_data_migrates(tmp_path, version):
             "<m1@example.org>",
         )
         assert store.recipient(1).unsubscribed_at is None
-        assert [hit["kind"] for hit in store.search("weight", 1)] == ["sentence"]  # older transcripts are indexed
+        assert [hit["kind"] for hit in store.search("weight", 1)] == ["passage"]  # older transcripts are indexed
         assert store.votes(1) == ({1: 1} if version >= 3 else {})
         # ...and the migrated store takes new work.
         assert store.acquire("daily", "me", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")

@@ -130,7 +130,11 @@ def test_search_finds_insights_and_sentences_and_takes_any_text(web):
     log_in(web)
     page = web.get("/search", params={"q": "glacier downhill"}).text
     assert "Insight" in page and "<mark>glacier</mark>" in page and "<mark>downhill</mark>" in page
-    assert "Transcript" in page and 'href="/episode/1#t24"' in page
+    assert "Transcript, from 0:12" in page and 'href="/episode/1#t12"' in page  # "let's talk about glaciers"
+    # Passages, not sentences: no sentence says both words, the minute from 0:18 does.
+    apart = web.get("/search", params={"q": "weight melting"}).text
+    assert 'href="/episode/1#t18"' in apart and "<mark>weight</mark>" in apart and "<mark>melting</mark>" in apart
+    assert "moves downhill" in apart  # the sentence between them is part of the passage
     # Quotes and operators are searched as words, never as FTS syntax.
     assert "0 results" in web.get("/search", params={"q": 'AND OR "( NEAR snowbox*'}).text
     assert "1 result " in web.get("/search", params={"q": 'promo" code'}).text

@@ -34,11 +34,13 @@ from .models import (
     Transcript,
     TranscriptLink,
 )
+from .search import SentenceHit, passages
 
 EPISODE_STATES = ("skipped", "new", "downloaded", "transcribed", "extracted", "failed")
 KEEP_RUNS = 500  # of each kind: over a year of daily jobs
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id names nothing (and would overflow the query)
 MAX_SEARCH_WORDS = 20
+MAX_SENTENCE_HITS = 5000  # sentences a search looks at: common words stop there
 UNSUBSCRIBED = "not sent: the recipient unsubscribed first"
 
 
@@ -750,7 +752,8 @@ class Store:
         return dict(rows.fetchall())
 
     def search(self, query: str, recipient_id: int, limit: int = 50) -> list[dict]:
-        """Insights and transcript sentences matching every word of `query`, in shows the recipient follows.
+        """Insights that match every word of `query`, then passages of transcript that between
+        their sentences do (`search.passages`), in shows the recipient follows.
 
         Control characters separate words; a query of more than MAX_SEARCH_WORDS is a ParseError
         (matching a thousand phrases takes seconds, and no one means it)."""
@@ -759,15 +762,61 @@ class Store:
             raise ParseError(f"search at most {MAX_SEARCH_WORDS} words at a time; this query has {len(words)}")
         if not words:
             return []
-        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)  # words, never FTS syntax
+        quoted = ['"' + w.replace('"', '""') + '"' for w in words]  # words, never FTS syntax
+        followed = "f.episode_id IN (SELECT e.id FROM episodes e JOIN subscriptions s ON s.show_id = e.show_id "
+        followed += "WHERE s.recipient_id = ?)"
         rows = self.conn.execute(
-            "SELECT f.kind, f.ref, snippet(search, 3, char(2), char(3), ' ... ', 16) AS snippet, e.id AS episode_id, "
-            "e.title AS episode_title, s.title AS show_title FROM search f JOIN episodes e ON e.id = f.episode_id "
-            "JOIN shows s ON s.id = e.show_id WHERE search MATCH ? AND e.show_id IN "
-            "(SELECT show_id FROM subscriptions WHERE recipient_id = ?) ORDER BY f.kind = 'sentence', rank LIMIT ?",
-            (match, recipient_id, limit),
+            "SELECT 'insight' AS kind, f.ref, snippet(search, 3, char(2), char(3), ' ... ', 16) AS snippet, "
+            f"f.episode_id FROM search f WHERE search MATCH ? AND f.kind = 'insight' AND {followed} ORDER BY rank "
+            "LIMIT ?",
+            (" ".join(quoted), recipient_id, limit),
         )
-        return [dict(r) for r in rows]
+        found = [dict(r) for r in rows]
+        hits = self._sentence_hits(quoted, followed, recipient_id)
+        texts: dict[int, list] = {}
+        for passage in passages(hits, len(words), limit):
+            if passage.episode_id not in texts:
+                texts[passage.episode_id] = self.transcript(passage.episode_id).segments
+            snippet = passage.text(texts[passage.episode_id])
+            found.append(
+                {"kind": "passage", "ref": passage.start, "snippet": snippet, "episode_id": passage.episode_id}
+            )
+        titles = {
+            r[0]: (r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT e.id, e.title, s.title FROM episodes e JOIN shows s ON s.id = e.show_id WHERE e.id IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(sorted({f["episode_id"] for f in found})),),
+            )
+        }
+        for f in found:
+            f["episode_title"], f["show_title"] = titles[f["episode_id"]]
+        return found
+
+    def _sentence_hits(self, quoted: list[str], followed: str, recipient_id: int) -> list[SentenceHit]:
+        """Transcript sentences that contain any of the quoted words, each with the words it contains."""
+        rows = self.conn.execute(
+            "SELECT f.rowid, f.ref, f.episode_id, highlight(search, 3, char(2), char(3)), rank FROM search f "
+            f"WHERE search MATCH ? AND f.kind = 'sentence' AND {followed} ORDER BY rank LIMIT {MAX_SENTENCE_HITS}",
+            (" OR ".join(quoted), recipient_id),
+        ).fetchall()
+        ids = json.dumps([r[0] for r in rows])
+        contains = [
+            {
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT rowid FROM search WHERE search MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+                    (w, ids),
+                )
+            }
+            for w in quoted
+        ]
+        return [
+            SentenceHit(
+                episode, float(ref), marked, frozenset(i for i, has in enumerate(contains) if rowid in has), rank
+            )
+            for rowid, ref, episode, marked, rank in rows
+        ]
 
     # -- the daily job ------------------------------------------------------------------------
 
