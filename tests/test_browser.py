@@ -214,3 +214,21 @@ def test_on_a_phone_every_page_fits_the_screen_and_settings_are_saved(app_url, p
     with page.expect_navigation():
         page.click("text=Keep it")
     assert page.url.endswith("/show/1")
+
+
+def test_the_owner_retries_a_failed_email_from_the_admin_page(app_url, page, settings):
+    from podsift.store import Store
+
+    with Store.open(settings.db_path) as store:
+        failed = store.queue_delivery(1, "2026-11-02", "email", None, "<m1@example.org>")
+        store.delivery_failed(failed.id, "550 mailbox unavailable")
+    log_in(page, app_url)
+    page.goto(f"{app_url}/admin")
+    people = page.inner_text("#people-table")
+    assert "ada@example.org" in people and "2: Cold Facts, Ice Hour" in people
+    assert "550 mailbox unavailable" in page.inner_text("#outbox-table")
+    with page.expect_navigation():
+        page.click("#outbox-table button:text('Retry')")
+    assert "queued again" in page.inner_text("main")
+    with Store.open(settings.db_path) as store:
+        assert store.delivery(failed.id).status == "pending"

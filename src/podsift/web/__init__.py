@@ -439,11 +439,14 @@ def create_app(settings: Settings) -> Starlette:
     @owner_only
     def admin(request: Request, store: Store, message: str = ""):
         found = service_status(store, settings)
-        emails = {r.id: r.email or "(the command line's default)" for r in store.recipients()}
+        people = store.people()
+        emails = {person.id: person.email or "(the command line's default)" for person, _, _ in people}
+        follows = {person.id: [s.title or s.feed_url for s in store.shows(person.id)] for person, _, _ in people}
         return app.page(
             request,
             "admin.html",
-            people=store.people(),
+            people=people,
+            follows=follows,
             install=settings,
             outbox=store.deliveries()[:200],
             emails=emails,
