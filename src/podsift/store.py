@@ -164,12 +164,11 @@ class Store:
             else:
                 recipient_id = row[0]
             self.conn.execute(
-                "UPDATE recipients SET email = ?, name = CASE WHEN ? != '' THEN ? ELSE name END, "
-                "password_hash = COALESCE(?, password_hash) WHERE id = ?",
-                (email, name, name, password_hash, recipient_id),
+                "UPDATE recipients SET email = ?, name = CASE WHEN ? != '' THEN ? ELSE name END WHERE id = ?",
+                (email, name, name, recipient_id),
             )
-            if password_hash:  # a new password ends every session the old one opened
-                self.conn.execute("DELETE FROM sessions WHERE recipient_id = ?", (recipient_id,))
+            if password_hash:
+                self._replace_password(recipient_id, password_hash)
         return self.recipient(recipient_id), created
 
     def recipient(self, recipient_id: int) -> Recipient:
@@ -201,8 +200,12 @@ class Store:
     def set_password(self, recipient_id: int, password_hash: str) -> None:
         """A new web password, which ends every session the old one opened."""
         with self.transaction():
-            self.conn.execute("UPDATE recipients SET password_hash = ? WHERE id = ?", (password_hash, recipient_id))
-            self.conn.execute("DELETE FROM sessions WHERE recipient_id = ?", (recipient_id,))
+            self._replace_password(recipient_id, password_hash)
+
+    def _replace_password(self, recipient_id: int, password_hash: str) -> None:
+        """Inside a transaction: the new hash, and no session left that the old password opened."""
+        self.conn.execute("UPDATE recipients SET password_hash = ? WHERE id = ?", (password_hash, recipient_id))
+        self.conn.execute("DELETE FROM sessions WHERE recipient_id = ?", (recipient_id,))
 
     def remove_recipient(self, recipient_id: int) -> None:
         """Forget a person: their subscriptions, digests, outbox, votes and sessions go with them.

@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from ..deliver import feed_url
 from ..embed import MiniLM
 from ..errors import ConfigError, NotFound, ParseError
+from ..models import Episode, Show
 from ..net import Fetcher
 from ..parsers.opml import MAX_BYTES as MAX_OPML_BYTES
 from ..parsers.opml import parse_opml, to_opml
@@ -188,17 +189,33 @@ def create_app(settings: Settings) -> Starlette:
         return RedirectResponse(f"/digest/{latest}", status_code=303)
 
     def day_of(request: Request, store: Store) -> tuple[date, str]:
-        """The day in the path and the person's time zone; ValueError or NotFound for a day not valid."""
+        """The day in the path and the person's time zone; NotFound, saying what is valid, for any other."""
         timezone = store.recipient(request.state.uid).timezone or settings.timezone
-        return digest_day(date.fromisoformat(request.path_params["day"]), timezone), timezone
+        try:
+            day = date.fromisoformat(request.path_params["day"])
+        except ValueError:
+            raise NotFound("Not a date: use /digest/YYYY-MM-DD.") from None
+        return digest_day(day, timezone), timezone
+
+    def my_episode(request: Request, store: Store) -> Episode:
+        """The episode in the path, if the person follows its show; else NotFound."""
+        found = store.lookup_episode(str(request.path_params["id"]))
+        if found.show_id not in {s.id for s in store.shows(request.state.uid)}:
+            raise NotFound("Not one of your shows.")
+        return found
+
+    def my_show(request: Request, store: Store) -> Show:
+        """The show in the path, if the person follows it; else NotFound."""
+        mine = {show.id: show for show in store.shows(request.state.uid)}
+        if request.path_params["id"] not in mine:
+            raise NotFound("Not one of your shows: the Shows page lists them.")
+        return mine[request.path_params["id"]]
 
     def digest(request: Request):
         uid = request.state.uid
         with app.store() as store:
             try:
                 day, timezone = day_of(request, store)
-            except ValueError:
-                return app.problem(request, 404, "Not a date: use /digest/YYYY-MM-DD.")
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
             found = digest_for(store, settings, uid, day, app.embedder)
@@ -222,8 +239,6 @@ def create_app(settings: Settings) -> Starlette:
         with app.store() as store:
             try:
                 day, _ = day_of(request, store)
-            except ValueError:
-                return app.problem(request, 404, f"Not a date: use /digest/YYYY-MM-DD.{fmt}.")
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
             items = digest_for(store, settings, request.state.uid, day, app.embedder).items
@@ -240,11 +255,9 @@ def create_app(settings: Settings) -> Starlette:
             return app.problem(request, 404, "An episode's insights are exported as .md or .csv (for Readwise).")
         with app.store() as store:
             try:
-                found = store.lookup_episode(str(request.path_params["id"]))
+                found = my_episode(request, store)
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
-            if found.show_id not in {s.id for s in store.shows(request.state.uid)}:
-                return app.problem(request, 404, "Not one of your shows.")
             insights = store.insights(episode_ids=[found.id])
         day = found.published_at.date().isoformat() if found.published_at else ""
         if fmt == "md":
@@ -285,24 +298,21 @@ def create_app(settings: Settings) -> Starlette:
             store.subscribe(request.state.uid, url)
         return feeds(request, f"Subscribed to {url}; its episodes arrive with the next scan.")
 
-    def my_show(request: Request, store: Store):
-        """The show in the path if the person follows it, else None."""
-        mine = {show.id: show for show in store.shows(request.state.uid)}
-        return mine.get(request.path_params["id"])
-
     def show_page(request: Request, message: str = ""):
         with app.store() as store:
-            show = my_show(request, store)
-            if show is None:
-                return app.problem(request, 404, "Not one of your shows: the Shows page lists them.")
+            try:
+                show = my_show(request, store)
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
             episodes = list(reversed(store.episodes(show_id=show.id)))[:100]
         return app.page(request, "show.html", show=show, episodes=episodes, message=message)
 
     def check_show(request: Request, form):
         with app.store() as store:
-            show = my_show(request, store)
-            if show is None:
-                return app.problem(request, 404, "Not one of your shows: the Shows page lists them.")
+            try:
+                show = my_show(request, store)
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
             if show.paused:
                 show, _ = store.subscribe(request.state.uid, show.feed_url)  # subscribing again resumes it
             with Fetcher(settings) as fetcher:
@@ -316,9 +326,10 @@ def create_app(settings: Settings) -> Starlette:
 
     def confirm_remove(request: Request):
         with app.store() as store:
-            show = my_show(request, store)
-        if show is None:
-            return app.problem(request, 404, "Not one of your shows: the Shows page lists them.")
+            try:
+                show = my_show(request, store)
+            except NotFound as exc:
+                return app.problem(request, 404, str(exc))
         return app.page(request, "remove.html", show=show)
 
     def remove_feed(request: Request, form):
@@ -358,15 +369,12 @@ def create_app(settings: Settings) -> Starlette:
         return app.page(request, "search.html", query=query, results=results)
 
     def episode(request: Request):
-        uid = request.state.uid
         with app.store() as store:
             try:
-                found = store.lookup_episode(str(request.path_params["id"]))
+                found = my_episode(request, store)
                 text = store.transcript(found.id)
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
-            if found.show_id not in {s.id for s in store.shows(uid)}:
-                return app.problem(request, 404, "Not one of your shows.")
             spans = [(i.start, i.end) for i in store.insights(episode_ids=[found.id])]
 
         def insight_at(segment) -> bool:
