@@ -19,7 +19,7 @@ from .deliver import SmtpServer, feed_url
 from .embed import MiniLM
 from .errors import ConfigError, PodsiftError
 from .extract import Extractor
-from .net import Fetcher
+from .net import Fetcher, ModelEndpoint
 from .parsers.opml import MAX_BYTES as MAX_OPML_BYTES
 from .parsers.opml import parse_opml, to_opml
 from .parsers.url import feed_address
@@ -579,6 +579,27 @@ def user_enable(email):
         store.resubscribe_email(recipient.id)
     was = "was off; it is back on" if recipient.unsubscribed_at else "was already on"
     err.print(f"Email to {email} {was}: the next digest is emailed as before.")
+
+
+@main.group()
+def llm():
+    """The optional language model ([llm] in podsift.toml): any OpenAI-compatible API."""
+
+
+@llm.command("check")
+def llm_check():
+    """Say whether the [llm] endpoint answers, which models it serves, and whether the configured
+    model is among them. Exits with status 1 if it does not answer."""
+    settings = load_settings()
+    with ModelEndpoint(settings) as endpoint:
+        served = endpoint.models()
+    wanted = settings.llm.model
+    out.print(Text(f"{endpoint.base_url} answers; it serves: {', '.join(served) or '(no models listed)'}"))
+    if not wanted:
+        raise ConfigError(f"set model under [llm] in podsift.toml to one of those ({', '.join(served[:5])})")
+    if wanted not in served:
+        raise ConfigError(f"the configured model {wanted!r} is not among them: set [llm] model to one that is")
+    out.print(Text(f"the configured model {wanted!r} is there: podsift can use it."))
 
 
 @main.command("run")

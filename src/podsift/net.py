@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import json
 import os
 import re
 import socket
@@ -32,12 +33,13 @@ import httpcore
 import httpx
 
 from . import __version__
-from .errors import FetchError, HTTPStatusError
+from .errors import ConfigError, FetchError, HTTPStatusError
 from .parsers.url import http_url
 from .settings import Settings
 
 USER_AGENT = f"podsift/{__version__} (self-hosted podcast digest; +https://pypi.org/project/podsift/)"
 MAX_REDIRECTS = 5
+MAX_MODEL_ANSWER = 4_000_000  # bytes: a list of models, or one card with its JSON around it
 Resolver = Callable[[str], list[str]]
 
 
@@ -378,3 +380,65 @@ def _explain(url: str, exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to {urlsplit(url).netloc} ({text}); check the URL, or try again later"
     return f"{url}: {type(exc).__name__} ({text}); podsift retries on the next scan"
+
+
+class ModelEndpoint:
+    """The OpenAI-compatible API of `[llm] base_url`. Its address is the user's own choice, not a
+    stranger's feed, so the guard against private addresses does not apply: Ollama and llama.cpp's
+    server listen on 127.0.0.1. Every answer is capped at MAX_MODEL_ANSWER bytes."""
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None):
+        llm = settings.llm
+        if not llm.base_url:
+            raise ConfigError(
+                "no language model is set: put base_url under [llm] in podsift.toml "
+                '(for Ollama: base_url = "http://localhost:11434/v1", model = "llama3.2")'
+            )
+        headers = {"User-Agent": USER_AGENT}
+        if llm.api_key:
+            headers["Authorization"] = f"Bearer {llm.api_key}"
+        self.base_url = llm.base_url.rstrip("/")
+        self.client = httpx.Client(
+            headers=headers, timeout=httpx.Timeout(llm.timeout, connect=10.0), transport=transport
+        )
+
+    def __enter__(self) -> "ModelEndpoint":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+
+    def models(self) -> list[str]:
+        """The names of the models the endpoint serves (GET /models)."""
+        found = self._json("GET", "/models").get("data")
+        if not isinstance(found, list):
+            raise FetchError(f"{self.base_url}/models did not list models; is base_url the API's /v1 address?")
+        return [str(m.get("id")) for m in found if isinstance(m, dict) and m.get("id")]
+
+    def _json(self, method: str, path: str, body: dict | None = None) -> dict:
+        url = self.base_url + path
+        try:
+            with self.client.stream(method, url, json=body) as response:
+                if response.status_code >= 400:
+                    wait = retry_after(response.headers.get("retry-after", ""))
+                    raise HTTPStatusError(url, response.status_code, retry_after=wait)
+                content = b""
+                for chunk in response.iter_bytes():
+                    content += chunk
+                    if len(content) > MAX_MODEL_ANSWER:
+                        raise Refused(
+                            f"{url} answered with more than {MAX_MODEL_ANSWER} bytes; that is no model's answer"
+                        )
+        except httpx.TimeoutException:
+            raise FetchError(f"{url} did not answer within [llm] timeout ({self.client.timeout.read:g} s)") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(
+                f"cannot reach the language model at {url} ({exc}); is its server running, and [llm] base_url right?"
+            ) from None
+        try:
+            data = json.loads(content)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise FetchError(f"{url} did not answer with a JSON object; is base_url an OpenAI-compatible API's /v1?")
+        return data

@@ -82,6 +82,13 @@ def web_address(url: str) -> str:
     return url
 
 
+def endpoint(url: str) -> str:
+    """An OpenAI-compatible API's base address ("" for none), ending in its version, like /v1."""
+    if url and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", url):
+        raise ConfigError(f"{url!r} is not an http(s) address; give one like http://localhost:11434/v1 (Ollama)")
+    return url
+
+
 def networks(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """IP addresses or networks as written ("127.0.0.1", "10.0.0.0/8"), or a ConfigError naming the bad one."""
     found = []
@@ -93,7 +100,13 @@ def networks(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.
     return found
 
 
-CHECKS = {"zone": zone, "clock_time": clock_time, "web_address": web_address, "networks": networks}
+CHECKS = {
+    "zone": zone,
+    "clock_time": clock_time,
+    "web_address": web_address,
+    "networks": networks,
+    "endpoint": endpoint,
+}
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,19 @@ class AudioSettings:
 
 
 @dataclass(frozen=True)
+class LLMSettings:
+    """An optional language model that edits each selected insight into a card: any OpenAI-compatible
+    API (Ollama's http://localhost:11434/v1, llama.cpp's llama-server, vLLM, a hosted one). Off
+    unless `base_url` is set; the key comes only from PODSIFT_LLM_API_KEY."""
+
+    base_url: str = checked("endpoint", default="")
+    model: str = ""  # as the endpoint names it (`podsift llm check` lists them)
+    timeout: float = more_than_zero(default=60.0)  # seconds for one answer
+    max_concurrent: int = at_least(1, default=2)  # requests at once
+    api_key: str = field(default="", repr=False)  # only from PODSIFT_LLM_API_KEY
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything podsift can be told. Build with `load_settings()`."""
 
@@ -163,6 +189,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
 
     @property
     def db_path(self) -> Path:
@@ -184,11 +211,15 @@ def load_settings(home: Path | None = None, environ: dict[str, str] | None = Non
     environ = os.environ if environ is None else environ
     home = home or default_home()
     raw = _read_toml(home / CONFIG_NAME)
-    if "smtp_password" in raw:
-        raise ConfigError(
-            f"the SMTP password must not be written in {CONFIG_NAME}: remove it and set "
-            "PODSIFT_SMTP_PASSWORD in the environment instead"
-        )
+    for secret, section, env_name in (
+        ("smtp_password", raw, "PODSIFT_SMTP_PASSWORD"),
+        ("api_key", raw.get("llm", {}), "PODSIFT_LLM_API_KEY"),
+    ):
+        if isinstance(section, dict) and secret in section:
+            raise ConfigError(
+                f"{secret} must not be written in {CONFIG_NAME}: remove it and set {env_name} in the environment "
+                "instead"
+            )
     return _build(Settings, raw, environ, prefix="PODSIFT_", where=CONFIG_NAME, home=home)
 
 
