@@ -11,6 +11,7 @@ import email
 import email.policy
 import email.utils
 import hashlib
+import json
 import re
 import shutil
 import socket
@@ -349,3 +350,69 @@ def seed(
             store.save_transcript(episode_id, transcript(EPISODE))
             store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
         return store.recipient(recipient.id)
+
+
+class ModelServer:
+    """An OpenAI-compatible API on 127.0.0.1, speaking the protocol as Ollama, llama.cpp's server and
+    vLLM do: GET /v1/models lists `models`; POST /v1/chat/completions answers with `reply(messages)`
+    (a text, or an (HTTP status, headers) pair for a refusal). `status` and `body` replace any answer."""
+
+    def __init__(self):
+        self.models = ["smollm2-135m-instruct", "llama3.2"]
+        self.status, self.body = 200, None
+        self.reply = lambda messages: '{"title": "A title", "card": "A card."}'
+        self.delay = 0.0  # seconds before each chat answer
+        self.authorization: list[str] = []
+        self.chats: list[list[dict]] = []
+        handler = self._handler()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.authorization.append(self.headers.get("Authorization", ""))
+                if self.path != "/v1/models":
+                    return self._reply(404, b'{"error": {"message": "not found"}}')
+                listing = {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}
+                self._reply(server.status, server.body if server.body is not None else json.dumps(listing).encode())
+
+            def do_POST(self):
+                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                server.chats.append(request["messages"])
+                if self.path != "/v1/chat/completions" or server.status != 200:
+                    return self._reply(server.status if server.status != 200 else 404, server.body or b"{}")
+                time.sleep(server.delay)
+                answer = server.reply(request["messages"])
+                if isinstance(answer, tuple):
+                    status, headers = answer
+                    return self._reply(status, b'{"error": {"message": "refused"}}', headers)
+                choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+                usage = {"prompt_tokens": 200, "completion_tokens": 60, "total_tokens": 260}
+                body = {"id": "c1", "object": "chat.completion", "model": request["model"], "choices": [choice]}
+                self._reply(200, json.dumps({**body, "usage": usage}).encode())
+
+            def _reply(self, status: int, body: bytes, headers: dict | None = None):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def models():
+    """An OpenAI-compatible API on 127.0.0.1 (`ModelServer`)."""
+    server = ModelServer()
+    yield server
+    server.httpd.shutdown()

@@ -1,61 +1,14 @@
-"""`[llm]` and `podsift llm check` against an OpenAI-compatible API on 127.0.0.1: a small loopback
-server that speaks the protocol's model listing (GET /v1/models, as Ollama, llama.cpp's server and
-vLLM answer it), since no model server can be installed for the tests."""
+"""`[llm]` and `podsift llm check` against an OpenAI-compatible API on 127.0.0.1 (conftest's
+`models`, a loopback server that speaks the protocol)."""
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from click.testing import CliRunner
 
 from podsift.cli import main
-
-
-class ModelServer:
-    """What the endpoint answers: `models` on GET /v1/models, or `status` and `body` instead."""
-
-    def __init__(self):
-        self.models = ["smollm2-135m-instruct", "llama3.2"]
-        self.status, self.body = 200, None
-        self.authorization: list[str] = []
-        handler = self._handler()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def _handler(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.authorization.append(self.headers.get("Authorization", ""))
-                if self.path != "/v1/models":
-                    return self._reply(404, b'{"error": {"message": "not found"}}')
-                listing = {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}
-                self._reply(server.status, server.body if server.body is not None else json.dumps(listing).encode())
-
-            def _reply(self, status: int, body: bytes):
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
-@pytest.fixture
-def models():
-    server = ModelServer()
-    yield server
-    server.httpd.shutdown()
 
 
 def configure(home, **llm):

@@ -42,10 +42,11 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
         " VALUES (1, 1, 'g1', 'Glaciers', 'https://a/1.mp3', ?, 'extracted', ?, ?)",
         (t, t, t),
     )
-    conn.execute(  # a feed item without a date, stored before undated episodes were dated when first seen
-        "INSERT INTO episodes (id, show_id, guid, title, audio_url, state, created_at, updated_at)"
-        " VALUES (2, 1, 'g2', 'Undated', 'https://a/2.mp3', 'new', '2026-11-05T10:00:00+00:00', ?)",
-        (t,),
+    seen = "2026-11-05T10:00:00+00:00"
+    conn.execute(  # a feed item without a date: from version 12 on, dated when first seen
+        "INSERT INTO episodes (id, show_id, guid, title, audio_url, published_at, state, created_at, updated_at)"
+        " VALUES (2, 1, 'g2', 'Undated', 'https://a/2.mp3', ?, 'new', ?, ?)",
+        (seen if version >= 12 else None, seen, t),
     )
     segments = [[0.0, 4.0, "", "Glaciers flow downhill."], [4.0, 8.0, "", "Ice deforms under its weight."]]
     conn.execute(

@@ -254,11 +254,24 @@ def print_report(report: ScanReport) -> None:
         table.add_row("waited for", ", ".join(sorted(report.waited_for)) + " (another podsift at work)")
     table.add_row("episodes with insights found", str(report.extracted))
     table.add_row("insights found", str(report.insights))
+    if report.cards is not None:
+        cards = report.cards
+        table.add_row(
+            "cards edited by the model", f"{cards.accepted} shown, {cards.rejected} refused, {cards.failed} failed"
+        )
+        table.add_row("model tokens and time", f"{cards.tokens} tokens, {cards.seconds:.1f} s")
     table.add_row("audio transcribed", clock(report.audio_seconds))
     table.add_row("wall time", f"{report.wall_seconds:.1f} s")
     table.add_row("speed", f"{report.speed:.1f} audio s per wall s")
     out.print(table)
     problems = [(f.show.title, f.message) for f in feeds if f.outcome == "failed"]
+    if report.cards is not None and report.cards.failed:
+        problems.append(
+            (
+                "language model",
+                f"{report.cards.last_failure}; those insights keep their text and are edited at the next scan",
+            )
+        )
     for what, why in problems + report.failures:
         out.print("[red]failed[/red] " + escape(f"{what}: {why}" if what else why), markup=True)
 
@@ -600,6 +613,17 @@ def llm_check():
     if wanted not in served:
         raise ConfigError(f"the configured model {wanted!r} is not among them: set [llm] model to one that is")
     out.print(Text(f"the configured model {wanted!r} is there: podsift can use it."))
+
+
+@llm.command("reedit")
+@click.option("--episode", "ref", help="Only this episode (id, guid or the start of its title); default: every one.")
+def llm_reedit(ref):
+    """Forget the model's cards, so that the next scan edits those insights again: after changing
+    [llm] model, or for a new prompt. Until then readers see the extractive text."""
+    settings = load_settings()
+    with _store(settings) as store:
+        gone = store.forget_cards(store.lookup_episode(ref).id if ref else None)
+    err.print(f"Forgot {gone} card(s); `podsift scan` edits them again with {settings.llm.model or 'the [llm] model'}.")
 
 
 @main.command("run")

@@ -159,6 +159,10 @@ class StoredInsight:
     audio_url: str
     show_id: int
     show_title: str
+    extract: str = ""  # the extractive text, when `text` is a model's accepted card
+    card_title: str | None = None
+    edited_by: str | None = None  # the model whose card `text` is, or None
+    edit_rejected: str | None = None  # why the model's card was not shown, or None
 
 
 @dataclass

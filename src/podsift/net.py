@@ -397,7 +397,7 @@ class ModelEndpoint:
         headers = {"User-Agent": USER_AGENT}
         if llm.api_key:
             headers["Authorization"] = f"Bearer {llm.api_key}"
-        self.base_url = llm.base_url.rstrip("/")
+        self.base_url, self.model, self.max_concurrent = llm.base_url.rstrip("/"), llm.model, llm.max_concurrent
         self.client = httpx.Client(
             headers=headers, timeout=httpx.Timeout(llm.timeout, connect=10.0), transport=transport
         )
@@ -414,6 +414,22 @@ class ModelEndpoint:
         if not isinstance(found, list):
             raise FetchError(f"{self.base_url}/models did not list models; is base_url the API's /v1 address?")
         return [str(m.get("id")) for m in found if isinstance(m, dict) and m.get("id")]
+
+    def chat(self, messages: list[dict], max_tokens: int = 400) -> tuple[str, int]:
+        """The model's answer to a chat (POST /chat/completions) and the tokens it cost."""
+        body = {"model": self.model, "messages": messages, "temperature": 0.2, "max_tokens": max_tokens}
+        body["response_format"] = {"type": "json_object"}  # Ollama, llama.cpp and vLLM then answer with JSON
+        data = self._json("POST", "/chat/completions", body)
+        try:
+            answer = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise FetchError(
+                f"{self.base_url}/chat/completions answered without a message; is it OpenAI-compatible?"
+            ) from None
+        if not isinstance(answer, str):
+            raise FetchError(f"{self.base_url}/chat/completions answered with a message that is not text")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        return answer, int(usage.get("total_tokens") or 0)
 
     def _json(self, method: str, path: str, body: dict | None = None) -> dict:
         url = self.base_url + path

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from .cards import CardReport, edit_cards
 from .deliver import SmtpServer, deliver_email
 from .embed import Embedder
 from .errors import PodsiftError, describe
 from .extract import Extractor
 from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, no_room
 from .models import Delivery, Episode, Recipient
-from .net import Fetcher
+from .net import Fetcher, ModelEndpoint
 from .progress import Reporter
 from .rank import Digest, digest_for
 from .scan import FeedResult, due, fetch_feed, settle
@@ -53,6 +54,7 @@ class ScanReport:
     audio_seconds: float = 0.0  # audio transcribed by speech-to-text
     transcribe_seconds: float = 0.0
     wall_seconds: float = 0.0
+    cards: CardReport | None = None  # what the language model edited, when one is set
 
     @property
     def new_episodes(self) -> int:
@@ -116,6 +118,9 @@ def _scan(ctx: Context, since: datetime | None, report: ScanReport) -> None:
             download_and_transcribe(ctx, needs_audio, report)
             if not wait_for_others(ctx, report):
                 break
+    if ctx.extractor is not None and ctx.settings.llm.base_url:  # optional: a model edits the insights into cards
+        with ModelEndpoint(ctx.settings) as endpoint:
+            report.cards = edit_cards(ctx.store, endpoint, ctx.extractor.embedder, ctx.reporter, since)
 
 
 def deliver_day(

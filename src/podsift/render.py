@@ -86,6 +86,8 @@ def _insight_doc(insight: StoredInsight) -> dict:
         "start": round(insight.start, 2),
         "end": round(insight.end, 2),
         "score": round(insight.score, 3),
+        "edited_by": insight.edited_by,
+        "edit_rejected": insight.edit_rejected,
     }
 
 
@@ -156,6 +158,8 @@ def insights_json(groups: list[tuple[Episode, list[StoredInsight]]], explain: bo
             row = {
                 "rank": i.rank,
                 "insight": i.text,
+                "edited_by": i.edited_by,
+                "edit_rejected": i.edit_rejected,
                 "quote": i.quote,
                 "start": round(i.start, 2),
                 "end": round(i.end, 2),
@@ -188,6 +192,10 @@ def insights_text(groups: list[tuple[Episode, list[StoredInsight]]], explain: bo
                     f"     for: {', '.join(i.reasons.get('for', [])) or '-'}; "
                     f"against: {', '.join(i.reasons.get('against', [])) or '-'}"
                 )
+                if i.edited_by:
+                    lines.append(f"     card by {i.edited_by}: \u201c{i.card_title}\u201d; as said: {i.quote}")
+                if i.edit_rejected:
+                    lines.append(f"     card refused ({i.edit_rejected}); the text above is as extracted")
         lines.append("")
     return "\n".join(lines)
 

@@ -716,6 +716,48 @@ class Store:
         rows = self.conn.execute(f"{_INSIGHT_SQL} {where} ORDER BY e.published_at, e.id, i.rank", args)
         return [_insight(r) for r in rows]
 
+    def uncarded(self, ranks: int, since: datetime) -> list[StoredInsight]:
+        """The top `ranks` insights of each episode published since `since` that no model has
+        edited yet, or whose edit failed last time (the endpoint was down or refused), newest first."""
+        rows = self.conn.execute(
+            f"{_INSIGHT_SQL} WHERE i.rank <= ? AND e.published_at >= ? AND (c.insight_id IS NULL OR "
+            "c.outcome = 'failed') ORDER BY e.published_at DESC, e.id, i.rank",
+            (ranks, iso(since)),
+        )
+        return [_insight(r) for r in rows]
+
+    def forget_cards(self, episode_id: int | None = None) -> int:
+        """Drop the cards of one episode, or of all, so that the next scan edits those insights
+        afresh (with a new model or prompt); returns how many went."""
+        where, args = (
+            ("WHERE insight_id IN (SELECT id FROM insights WHERE episode_id = ?)", (episode_id,))
+            if episode_id
+            else ("", ())
+        )
+        return self.conn.execute(f"DELETE FROM cards {where}", args).rowcount
+
+    def save_card(self, insight_id: int, model: str, prompt_version: int, outcome: str, **card) -> None:
+        """What the model made of one insight: `title`, `text`, `reason`, `tokens`, `seconds`."""
+        self.conn.execute(
+            "INSERT INTO cards (insight_id, model, prompt_version, outcome, title, text, reason, tokens, seconds, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (insight_id) DO UPDATE SET "
+            "model = excluded.model, prompt_version = excluded.prompt_version, outcome = excluded.outcome, "
+            "title = excluded.title, text = excluded.text, reason = excluded.reason, tokens = excluded.tokens, "
+            "seconds = excluded.seconds, created_at = excluded.created_at",
+            (
+                insight_id,
+                model,
+                prompt_version,
+                outcome,
+                card.get("title"),
+                card.get("text"),
+                card.get("reason"),
+                card.get("tokens", 0),
+                card.get("seconds", 0.0),
+                now(),
+            ),
+        )
+
     def sent_vectors(self, recipient_id: int, before_day: str) -> np.ndarray:
         """The embedding of every insight a recipient's digests before `before_day` carried (duplicates
         heard elsewhere included), one per row: all that ranking needs of a year of history."""
@@ -1016,8 +1058,9 @@ def _item_values(item: FeedItem) -> tuple:
 _EPISODE_SQL = "SELECT e.*, s.title AS show_title FROM episodes e JOIN shows s ON s.id = e.show_id"
 _INSIGHT_SQL = (
     "SELECT i.*, e.guid, e.title AS episode_title, e.audio_url, e.show_id, e.published_at, "
-    "s.title AS show_title FROM insights i JOIN episodes e ON e.id = i.episode_id "
-    "JOIN shows s ON s.id = e.show_id"
+    "s.title AS show_title, c.outcome AS card_outcome, c.title AS card_title, c.text AS card_text, "
+    "c.model AS card_model, c.reason AS card_reason FROM insights i JOIN episodes e ON e.id = i.episode_id "
+    "JOIN shows s ON s.id = e.show_id LEFT JOIN cards c ON c.insight_id = i.id"
 )
 
 
@@ -1057,8 +1100,19 @@ def _build(cls, row: sqlite3.Row, **converted):
 
 def _insight(row: sqlite3.Row) -> StoredInsight:
     vector = np.frombuffer(row["embedding"], dtype=np.float32) if row["embedding"] else None
+    accepted, rejected = row["card_outcome"] == "accepted", row["card_outcome"] == "rejected"
     return _build(
-        StoredInsight, row, start=row["start_s"], end=row["end_s"], reasons=json.loads(row["reasons"]), vector=vector
+        StoredInsight,
+        row,
+        start=row["start_s"],
+        end=row["end_s"],
+        reasons=json.loads(row["reasons"]),
+        vector=vector,
+        text=row["card_text"] if accepted else row["text"],  # what the reader sees
+        extract=row["text"],
+        card_title=row["card_title"] if accepted else None,
+        edited_by=row["card_model"] if accepted else None,
+        edit_rejected=row["card_reason"] if rejected else None,
     )
 
 
