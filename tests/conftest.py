@@ -314,6 +314,15 @@ VTT = b"""WEBVTT
 """
 
 
+def vtt(sentences) -> str:
+    """A publisher's WebVTT transcript, one cue every 6 s."""
+    cues = (
+        f"00:{i * 6 // 60:02d}:{i * 6 % 60:02d}.000 --> 00:{i * 6 // 60:02d}:{i * 6 % 60 + 5:02d}.500\n{s}"
+        for i, s in enumerate(sentences)
+    )
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+
+
 def transcript(sentences, seconds=6.0) -> Transcript:
     """Sentences spoken one every `seconds`."""
     return Transcript([Segment(i * seconds, (i + 1) * seconds - 0.5, s) for i, s in enumerate(sentences)])

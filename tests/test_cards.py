@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from conftest import EPISODE
+from conftest import EPISODE, vtt
 
 from podsift.cards import Source, check, numbers, parse, units
 from podsift.cli import main
@@ -79,14 +79,6 @@ def test_the_answer_is_read_from_bare_or_fenced_json_and_anything_else_is_refuse
 
 
 # -- a scan with a model configured ------------------------------------------------------------
-
-
-def vtt(sentences) -> str:
-    cues = (
-        f"00:{i * 6 // 60:02d}:{i * 6 % 60:02d}.000 --> 00:{i * 6 // 60:02d}:{i * 6 % 60 + 5:02d}.500\n{s}"
-        for i, s in enumerate(sentences)
-    )
-    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
 
 
 @pytest.fixture

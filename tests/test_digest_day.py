@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from conftest import EPISODE
+from conftest import EPISODE, vtt
 from starlette.testclient import TestClient
 
 from podsift.cli import main
@@ -18,15 +18,6 @@ from podsift.store import Store
 from podsift.web import create_app
 
 YESTERDAY = datetime.now(timezone.utc).date() - timedelta(days=1)
-
-
-def vtt(sentences) -> str:
-    """A publisher's WebVTT transcript, one cue every 6 s."""
-    cues = (
-        f"00:{i * 6 // 60:02d}:{i * 6 % 60:02d}.000 --> 00:{i * 6 // 60:02d}:{i * 6 % 60 + 5:02d}.500\n{s}"
-        for i, s in enumerate(sentences)
-    )
-    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
 
 
 @pytest.fixture
