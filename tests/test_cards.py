@@ -124,6 +124,7 @@ def test_a_faithful_card_is_what_the_reader_sees_and_the_quote_stays_as_said(sho
     assert top["quote"].startswith("Glaciers flow because ice under its own weight")
     day = json.loads(cli("digest", "--date", show, "--format", "json"))["items"][0]
     assert day["insight"] == FAITHFUL and day["edited_by"] == "llama3.2"
+    assert f"1. Why glaciers move. {FAITHFUL}" in cli("digest", "--date", show)  # the card's title leads
     explained = cli("insights", "--explain")
     assert "card by llama3.2: \u201cWhy glaciers move\u201d; as said: Glaciers flow because ice" in explained
 

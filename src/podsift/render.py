@@ -115,7 +115,7 @@ def digest_text(day: str, items: list[DigestItem]) -> str:
         return f"podsift digest for {day}: nothing worth your time today.\n"
     lines = [f"podsift digest for {day}", ""]
     for rank, item in enumerate(items, 1):
-        lines.append(f"{rank}. {item.insight.text}")
+        lines.append(f"{rank}. {_titled(item.insight.card_title, item.insight.text)}")
         lines += [f"   {label}  {listen_url(i.audio_url, i.start)}" for i, label in _sources(item)]
         lines.append("")
     return "\n".join(lines)
@@ -127,7 +127,8 @@ def digest_markdown(day: str, items: list[DigestItem]) -> str:
         return f"# podsift digest for {day}\n\nNothing worth your time today.\n"
     lines = [f"# podsift digest for {day}", ""]
     for rank, item in enumerate(items, 1):
-        lines.append(f"{rank}. {_md(item.insight.text)}")
+        title = f"**{_md(item.insight.card_title)}.** " if item.insight.card_title else ""
+        lines.append(f"{rank}. {title}{_md(item.insight.text)}")
         lines += [f"   - [{_md(label)}]({listen_url(i.audio_url, i.start)})" for i, label in _sources(item)]
     return "\n".join(lines) + "\n"
 
@@ -140,7 +141,7 @@ def digest_html(day: str, items: list[DigestItem]) -> str:
             f'<li><a href="{escape(listen_url(i.audio_url, i.start))}">{escape(label)}</a></li>'
             for i, label in _sources(item)
         )
-        body.append(f"<li><p>{escape(item.insight.text)}</p><ul>{links}</ul></li>")
+        body.append(f"<li><p>{_html_titled(item.insight)}</p><ul>{links}</ul></li>")
     content = f"<ol>{''.join(body)}</ol>" if body else "<p>Nothing worth your time today.</p>"
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podsift digest for {day}</title>'
@@ -200,6 +201,16 @@ def insights_text(groups: list[tuple[Episode, list[StoredInsight]]], explain: bo
     return "\n".join(lines)
 
 
+def _titled(title: str | None, text: str) -> str:
+    """A card's title before its text ("Why glaciers move. Glaciers flow..."); extractive text alone."""
+    return f"{title}. {text}" if title else text
+
+
+def _html_titled(insight: StoredInsight) -> str:
+    title = f"<b>{escape(insight.card_title)}.</b> " if insight.card_title else ""
+    return title + escape(insight.text)
+
+
 def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
@@ -218,7 +229,7 @@ def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str) -> st
         rows.append(
             f'<tr><td style="padding:16px 0;border-bottom:1px solid #e5e5e5;">'
             f'<div style="{font}font-size:16px;line-height:1.5;color:#111;">'
-            f"<b>{rank}.</b> {escape(item.insight.text)}</div>"
+            f"<b>{rank}.</b> {_html_titled(item.insight)}</div>"
             f"{sources}</td></tr>"
         )
     body = "".join(rows) or f'<tr><td style="{font}padding:16px 0;">Nothing worth your time today.</td></tr>'
