@@ -41,7 +41,16 @@ TITLE_WORDS = 10
 # further from its passage than that says something else.
 MIN_COSINE = 0.5
 NOTES_CHARS = 600
-PROMPT_LABELS = ("Said just before", "Said just after", "PASSAGE:", "Episode notes", "Show:", "Episode:")
+# The request's labels, which a card must never repeat (a small model echoes them).
+SHOW, EPISODE, NOTES, BEFORE, PASSAGE, AFTER = (
+    "Show",
+    "Episode",
+    "Episode notes",
+    "Said just before",
+    "PASSAGE",
+    "Said just after",
+)
+PROMPT_LABELS = (f"{SHOW}:", f"{EPISODE}:", NOTES, BEFORE, f"{PASSAGE}:", AFTER)
 # A card speaks of the show's people, not as them or to the reader: no first or second person.
 SPEAKER = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|we|we're|we've|us|our|you|you're|you've|your)\b", re.I)
 
@@ -120,9 +129,9 @@ class Source:
 def messages(source: Source) -> list[dict]:
     """The chat request for one card."""
     context = (
-        f"Show: {source.show}\nEpisode: {source.episode}\n"
-        f"Episode notes (for names and context only): {source.notes[:NOTES_CHARS]}\n\n"
-        f"Said just before: {source.before}\n\nPASSAGE: {source.passage}\n\nSaid just after: {source.after}"
+        f"{SHOW}: {source.show}\n{EPISODE}: {source.episode}\n"
+        f"{NOTES} (for names and context only): {source.notes[:NOTES_CHARS]}\n\n"
+        f"{BEFORE}: {source.before}\n\n{PASSAGE}: {source.passage}\n\n{AFTER}: {source.after}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": context}]
 
@@ -158,8 +167,9 @@ def check(title: str, text: str, source: Source, embedder: Embedder) -> str | No
     echoed = next((label for label in PROMPT_LABELS if label.lower() in text.lower()), None)
     if echoed:
         return f"repeats the request's label {echoed!r}"
-    if SPEAKER.search(text):
-        return f"not in the third person ({SPEAKER.search(text).group(0)!r})"
+    speaker = SPEAKER.search(text)
+    if speaker:
+        return f"not in the third person ({speaker.group(0)!r})"
     if NEGATIONS.search(text) and not NEGATIONS.search(source.said):
         return "a negation that was not said"
     if NEGATIONS.search(source.passage) and not NEGATIONS.search(text):
@@ -168,8 +178,9 @@ def check(title: str, text: str, source: Source, embedder: Embedder) -> str | No
     if wrong:
         return f"reads badly: {wrong[0]}"
     card, passage = embedder([text, source.passage])
-    if float(np.dot(card, passage)) < MIN_COSINE:
-        return f"says something else than the passage (cosine {float(np.dot(card, passage)):.2f} < {MIN_COSINE})"
+    cosine = float(np.dot(card, passage))
+    if cosine < MIN_COSINE:
+        return f"says something else than the passage (cosine {cosine:.2f} < {MIN_COSINE})"
     return None
 
 
@@ -204,8 +215,8 @@ def edit_cards(
 ) -> CardReport:
     """Edit every insight of the last CARD_DAYS (or since `since`, a scan's --since, when earlier)
     that has no card yet, or whose edit failed, at most `[llm] max_concurrent` at a time; each
-    outcome is stored as it arrives. An endpoint that cannot
-    be reached, times out or rate-limits (429) stops the pass: what is left is tried at the next scan."""
+    outcome is stored as it arrives. An endpoint that cannot be reached, times out or rate-limits
+    (429) stops the pass: what is left is tried at the next scan."""
     recent = datetime.now(timezone.utc) - timedelta(days=CARD_DAYS)
     report, insights = CardReport(), store.uncarded(CARD_RANKS, min(since, recent) if since else recent)
     sources = _sources(store, insights)
@@ -270,7 +281,7 @@ def _sources(store: Store, insights: list[StoredInsight]) -> dict[int, Source]:
             segments[i.episode_id] = store.transcript(i.episode_id).segments
             notes[i.episode_id] = store.lookup_episode(str(i.episode_id)).description
         before, after = _around(segments[i.episode_id], i.start, i.end)
-        sources[i.id] = Source(i.extract or i.text, before, after, i.show_title, i.episode_title, notes[i.episode_id])
+        sources[i.id] = Source(i.extract, before, after, i.show_title, i.episode_title, notes[i.episode_id])
     return sources
 
 

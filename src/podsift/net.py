@@ -438,7 +438,7 @@ class ModelEndpoint:
                 if response.status_code >= 400:
                     wait = retry_after(response.headers.get("retry-after", ""))
                     raise HTTPStatusError(url, response.status_code, retry_after=wait)
-                content = b""
+                content = bytearray()
                 for chunk in response.iter_bytes():
                     content += chunk
                     if len(content) > MAX_MODEL_ANSWER:
