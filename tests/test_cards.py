@@ -54,6 +54,13 @@ def test_a_card_that_changes_what_was_said_is_refused(embedder, card, reason):
     assert found is not None and found.startswith(reason), found
 
 
+def test_the_country_us_is_a_name_and_the_pronoun_us_is_not_third_person(embedder):
+    source = Source(PASSAGE.replace("Glaciers flow", "In the US, glaciers flow"), "", "", "Cold Facts", "Glaciers")
+    assert check("Why glaciers move", "In the US, g" + FAITHFUL[1:], source, embedder) is None
+    told = "Glaciers flow, the host tells us, because" + FAITHFUL.removeprefix("Glaciers flow because")
+    assert check("Why glaciers move", told, source, embedder) == "not in the third person ('us')"
+
+
 def test_a_card_far_from_its_passage_in_meaning_is_refused(embedder):
     """Every word of it was said nearby, but it is not what the passage says."""
     source = Source(PASSAGE, "", "Sourdough bakers say the same of dough.", "Cold Facts", "Glaciers")
@@ -142,7 +149,7 @@ def test_a_card_that_invents_a_number_never_reaches_the_digest(show, models):
 
 @pytest.mark.parametrize(
     "answer,what",
-    [((429, {"Retry-After": "30"}), "HTTP 429"), ((500, {}), "HTTP 500"), (None, "cannot reach the language model")],
+    [((429, {}), "HTTP 429"), ((500, {}), "HTTP 500"), (None, "cannot reach the language model")],
 )
 def test_a_model_that_refuses_or_is_down_leaves_the_scan_and_digest_whole_and_is_asked_again(
     show, models, answer, what
@@ -161,6 +168,19 @@ def test_a_model_that_refuses_or_is_down_leaves_the_scan_and_digest_whole_and_is
         models.reply = card_for
         assert "1 shown, 0 refused, 0 failed" in cli("scan", "--quiet")
         assert insights()[0]["insight"] == FAITHFUL
+
+
+def test_a_short_retry_after_is_waited_out_and_the_card_asked_again(show, models):
+    answers = iter([(429, {"Retry-After": "1"}), None])
+    models.reply = lambda messages: next(answers) or card_for(messages)
+    assert "1 shown, 0 refused, 0 failed" in cli("scan", "--quiet")
+    assert len(models.chats) == 2 and insights()[0]["insight"] == FAITHFUL
+
+
+def test_a_long_retry_after_stops_the_pass_and_says_how_long_was_asked(show, models):
+    models.reply = lambda messages: (429, {"Retry-After": "3600"})
+    output = cli("scan", "--quiet")
+    assert "rate-limited; it asked for 3600 s of quiet" in output and len(models.chats) == 1
 
 
 def test_without_a_model_nothing_is_asked_and_the_summary_says_nothing_of_cards(show, models, home):
@@ -184,3 +204,18 @@ def test_reedit_forgets_the_cards_and_the_next_scan_edits_again(show, models):
     assert insights()[0]["edited_by"] is None  # until the next scan: the extractive text
     models.reply = lambda messages: json.dumps({"title": "Glaciers", "card": FAITHFUL.replace("tens of", "42")})
     assert "0 shown, 1 refused" in cli("scan", "--quiet")
+
+
+def test_an_insight_already_emailed_keeps_the_text_it_was_sent_with(show, models, smtp, monkeypatch):
+    """A card that arrives after the email must not rewrite that day on the web page and feed."""
+    monkeypatch.setenv("PODSIFT_SMTP_URL", smtp.url)
+    monkeypatch.setenv("PODSIFT_MAIL_FROM", "digest@example.org")
+    CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    models.reply = lambda messages: (500, {})
+    assert "ada@example.org: sent" in cli("run", "--date", show)  # scans first: the model fails
+    assert "Glaciers flow because ice" in smtp.messages[0].get_body(("plain",)).get_content()
+    models.reply = card_for
+    assert "0 shown, 0 refused, 0 failed" in cli("scan", "--quiet") and len(models.chats) == 1
+    assert "Forgot 0 card(s)" in CliRunner().invoke(main, ["llm", "reedit"]).output
+    (top, *_) = insights()
+    assert top["insight"].startswith("Glaciers flow because ice") and top["edited_by"] is None

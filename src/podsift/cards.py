@@ -41,6 +41,10 @@ TITLE_WORDS = 10
 # further from its passage than that says something else.
 MIN_COSINE = 0.5
 NOTES_CHARS = 600
+# A 429 that asks to wait this long or less is waited out and the card asked again (twice at
+# most); a longer wait stops the pass, and the next scan asks.
+MAX_RETRY_WAIT = 30.0
+RETRIES = 2
 # The request's labels, which a card must never repeat (a small model echoes them).
 SHOW, EPISODE, NOTES, BEFORE, PASSAGE, AFTER = (
     "Show",
@@ -167,9 +171,9 @@ def check(title: str, text: str, source: Source, embedder: Embedder) -> str | No
     echoed = next((label for label in PROMPT_LABELS if label.lower() in text.lower()), None)
     if echoed:
         return f"repeats the request's label {echoed!r}"
-    speaker = SPEAKER.search(text)
+    speaker = next((m.group(0) for m in SPEAKER.finditer(text) if m.group(0) != "US"), None)  # US: the country
     if speaker:
-        return f"not in the third person ({speaker.group(0)!r})"
+        return f"not in the third person ({speaker!r})"
     if NEGATIONS.search(text) and not NEGATIONS.search(source.said):
         return "a negation that was not said"
     if NEGATIONS.search(source.passage) and not NEGATIONS.search(text):
@@ -264,13 +268,21 @@ def judge(answer: str, source: Source, embedder: Embedder) -> tuple[str, str, st
 
 
 def _ask(endpoint: ModelEndpoint, source: Source):
-    """(answer, tokens, seconds, error): run on a worker thread, so it raises nothing."""
-    started = time.perf_counter()
-    try:
-        answer, tokens = endpoint.chat(messages(source))
-        return answer, tokens, time.perf_counter() - started, None
-    except PodsiftError as exc:
-        return "", 0, time.perf_counter() - started, exc
+    """(answer, tokens, seconds, error): run on a worker thread, so it raises nothing. A rate
+    limit with a short Retry-After is honoured here: the thread waits as asked, then asks again."""
+    started, attempt = time.perf_counter(), 0
+    while True:
+        try:
+            answer, tokens = endpoint.chat(messages(source))
+            return answer, tokens, time.perf_counter() - started, None
+        except HTTPStatusError as exc:
+            wait = exc.retry_after if exc.status == 429 else None
+            if wait is None or wait > MAX_RETRY_WAIT or attempt == RETRIES:
+                return "", 0, time.perf_counter() - started, exc
+            attempt += 1
+            time.sleep(wait)
+        except PodsiftError as exc:
+            return "", 0, time.perf_counter() - started, exc
 
 
 def _sources(store: Store, insights: list[StoredInsight]) -> dict[int, Source]:

@@ -619,7 +619,8 @@ def llm_check():
 @click.option("--episode", "ref", help="Only this episode (id, guid or the start of its title); default: every one.")
 def llm_reedit(ref):
     """Forget the model's cards, so that the next scan edits those insights again: after changing
-    [llm] model, or for a new prompt. Until then readers see the extractive text."""
+    [llm] model, or for a new prompt. Until then readers see the extractive text. Insights already
+    emailed keep the text they were sent with."""
     settings = load_settings()
     with _store(settings) as store:
         gone = store.forget_cards(store.lookup_episode(ref).id if ref else None)

@@ -437,7 +437,8 @@ class ModelEndpoint:
             with self.client.stream(method, url, json=body) as response:
                 if response.status_code >= 400:
                     wait = retry_after(response.headers.get("retry-after", ""))
-                    raise HTTPStatusError(url, response.status_code, retry_after=wait)
+                    advice = _model_advice(response.status_code, wait)
+                    raise HTTPStatusError(url, response.status_code, advice, retry_after=wait)
                 content = bytearray()
                 for chunk in response.iter_bytes():
                     content += chunk
@@ -458,3 +459,15 @@ class ModelEndpoint:
         if not isinstance(data, dict):
             raise FetchError(f"{url} did not answer with a JSON object; is base_url an OpenAI-compatible API's /v1?")
         return data
+
+
+def _model_advice(status: int, wait: float | None) -> str:
+    """What to do about a model server's HTTP error (empty: the general advice)."""
+    if status in (401, 403):
+        return "the server refuses the key; set PODSIFT_LLM_API_KEY to one it accepts"
+    if status == 404:
+        return "is [llm] model one it serves? `podsift llm check` lists them"
+    if status == 429:
+        asked = f"; it asked for {wait:g} s of quiet" if wait is not None else ""
+        return f"rate-limited{asked}; podsift asks again at the next scan"
+    return ""

@@ -718,23 +718,23 @@ class Store:
 
     def uncarded(self, ranks: int, since: datetime) -> list[StoredInsight]:
         """The top `ranks` insights of each episode published since `since` that no model has
-        edited yet, or whose edit failed last time (the endpoint was down or refused), newest first."""
+        edited yet, or whose edit failed last time (the endpoint was down or refused), newest first.
+        An insight already sent in a digest is left as it was sent."""
         rows = self.conn.execute(
             f"{_INSIGHT_SQL} WHERE i.rank <= ? AND e.published_at >= ? AND (c.insight_id IS NULL OR "
-            "c.outcome = 'failed') ORDER BY e.published_at DESC, e.id, i.rank",
+            f"c.outcome = 'failed') AND i.id NOT IN ({_SENT_INSIGHTS}) ORDER BY e.published_at DESC, e.id, i.rank",
             (ranks, iso(since)),
         )
         return [_insight(r) for r in rows]
 
     def forget_cards(self, episode_id: int | None = None) -> int:
         """Drop the cards of one episode, or of all, so that the next scan edits those insights
-        afresh (with a new model or prompt); returns how many went."""
-        where, args = (
-            ("WHERE insight_id IN (SELECT id FROM insights WHERE episode_id = ?)", (episode_id,))
-            if episode_id
-            else ("", ())
-        )
-        return self.conn.execute(f"DELETE FROM cards {where}", args).rowcount
+        afresh (with a new model or prompt); returns how many went. The cards of insights already
+        sent in a digest stay: the web page and Atom feed keep showing what the email said."""
+        where, args = f"insight_id NOT IN ({_SENT_INSIGHTS})", ()
+        if episode_id:
+            where, args = where + " AND insight_id IN (SELECT id FROM insights WHERE episode_id = ?)", (episode_id,)
+        return self.conn.execute(f"DELETE FROM cards WHERE {where}", args).rowcount
 
     def save_card(self, insight_id: int, model: str, prompt_version: int, outcome: str, **card) -> None:
         """What the model made of one insight: `title`, `text`, `reason`, `tokens`, `seconds`."""
@@ -1056,6 +1056,10 @@ def _item_values(item: FeedItem) -> tuple:
 
 
 _EPISODE_SQL = "SELECT e.*, s.title AS show_title FROM episodes e JOIN shows s ON s.id = e.show_id"
+# Insights that a digest has carried to a reader: their text is what was sent, and stays so.
+_SENT_INSIGHTS = (
+    "SELECT di.insight_id FROM digest_items di JOIN deliveries d ON d.digest_id = di.digest_id WHERE d.status = 'sent'"
+)
 _INSIGHT_SQL = (
     "SELECT i.*, e.guid, e.title AS episode_title, e.audio_url, e.show_id, e.published_at, "
     "s.title AS show_title, c.outcome AS card_outcome, c.title AS card_title, c.text AS card_text, "
