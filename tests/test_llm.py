@@ -1,5 +1,5 @@
 """`[llm]` and `podsift llm check` against an OpenAI-compatible API on 127.0.0.1 (conftest's
-`models`, a loopback server that speaks the protocol)."""
+`models`, a loopback server that speaks the protocol, and `llama`, llama.cpp's own server)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import socket
 
 from click.testing import CliRunner
+from conftest import LLAMA_MODEL
 
 from podsift.cli import main
 
@@ -26,6 +27,13 @@ def test_check_names_the_models_and_the_configured_one(home, models):
     result = check()
     assert result.exit_code == 0, result.output
     assert "smollm2-135m-instruct, llama3.2" in result.output and "'llama3.2' is there" in result.output
+
+
+def test_check_finds_the_model_that_llama_cpps_server_runs(home, llama):
+    configure(home, base_url=llama, model=LLAMA_MODEL)
+    result = check()
+    assert result.exit_code == 0, result.output
+    assert f"'{LLAMA_MODEL}' is there" in result.output
 
 
 def test_a_model_the_endpoint_does_not_serve_or_none_at_all_is_refused_with_the_fix(home, models):

@@ -58,6 +58,18 @@ PROMPT_LABELS = (f"{SHOW}:", f"{EPISODE}:", NOTES, BEFORE, f"{PASSAGE}:", AFTER)
 # A card speaks of the show's people, not as them or to the reader: no first or second person.
 SPEAKER = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|we|we're|we've|us|our|you|you're|you've|your)\b", re.I)
 
+# The answer's shape. A server that holds decoding to a schema (llama.cpp's) can then only answer
+# with a title and a card of about the right length (30 words are some 150 characters, 70 about
+# 450); the lengths are checked again in `check`, in words, whatever the server did.
+CARD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 3, "maxLength": 80},
+        "card": {"type": "string", "minLength": 150, "maxLength": 500},
+    },
+    "required": ["title", "card"],
+}
+
 SYSTEM = (
     "You are the editor of a daily newsletter of podcast insights. You rewrite one passage of a podcast "
     "transcript into a card: a statement of 30 to 70 words, in the third person, that a reader understands "
@@ -273,7 +285,7 @@ def _ask(endpoint: ModelEndpoint, source: Source):
     started, attempt = time.perf_counter(), 0
     while True:
         try:
-            answer, tokens = endpoint.chat(messages(source))
+            answer, tokens = endpoint.chat(messages(source), CARD_SCHEMA)
             return answer, tokens, time.perf_counter() - started, None
         except HTTPStatusError as exc:
             wait = exc.retry_after if exc.status == 429 else None

@@ -398,6 +398,7 @@ class ModelEndpoint:
         if llm.api_key:
             headers["Authorization"] = f"Bearer {llm.api_key}"
         self.base_url, self.model, self.max_concurrent = llm.base_url.rstrip("/"), llm.model, llm.max_concurrent
+        self.takes_schema = True  # until the server refuses a response_format schema
         self.client = httpx.Client(
             headers=headers, timeout=httpx.Timeout(llm.timeout, connect=10.0), transport=transport
         )
@@ -415,11 +416,22 @@ class ModelEndpoint:
             raise FetchError(f"{self.base_url}/models did not list models; is base_url the API's /v1 address?")
         return [str(m.get("id")) for m in found if isinstance(m, dict) and m.get("id")]
 
-    def chat(self, messages: list[dict], max_tokens: int = 400) -> tuple[str, int]:
-        """The model's answer to a chat (POST /chat/completions) and the tokens it cost."""
+    def chat(self, messages: list[dict], schema: dict | None = None, max_tokens: int = 400) -> tuple[str, int]:
+        """The model's answer to a chat (POST /chat/completions) and the tokens it cost. The answer
+        is asked for as JSON (Ollama, llama.cpp and vLLM honour that); `schema`, a JSON schema, rides
+        along for the servers that hold their decoding to it (llama.cpp's), and is dropped for good
+        if the server refuses it (400 or 422)."""
+        answer_format = {"type": "json_object"}
+        if schema is not None and self.takes_schema:
+            answer_format["schema"] = schema
         body = {"model": self.model, "messages": messages, "temperature": 0.2, "max_tokens": max_tokens}
-        body["response_format"] = {"type": "json_object"}  # Ollama, llama.cpp and vLLM then answer with JSON
-        data = self._json("POST", "/chat/completions", body)
+        try:
+            data = self._json("POST", "/chat/completions", body | {"response_format": answer_format})
+        except HTTPStatusError as exc:
+            if "schema" not in answer_format or exc.status not in (400, 422):
+                raise
+            self.takes_schema = False  # OpenAI's own API: "Unknown parameter: 'response_format.schema'"
+            return self.chat(messages, None, max_tokens)
         try:
             answer = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
