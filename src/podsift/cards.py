@@ -30,7 +30,7 @@ from .progress import Reporter
 from .store import Store
 from .topics import STOPWORDS
 
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2  # 2: the card's JSON schema rides with the request
 CARD_RANKS = 5  # insights edited per episode: the ones a digest can take
 CARD_DAYS = 7  # episodes older than this are not edited: their days' digests are made
 NEIGHBOURS = 3  # transcript sentences shown on each side of the passage
