@@ -193,8 +193,8 @@ def grow(home: Path, shows: dict[str, dict], day: date, options) -> None:
     settings = load_settings(home, {})
     started = time.perf_counter()
     with Store.open(settings.db_path) as store:
-        me = store.local_recipient()
-        show_ids = [s.id for s in store.shows(me)]
+        me = store.people.local()
+        show_ids = [s.id for s in store.shows.followed(me)]
         per_episode = options.insights // options.episodes
         by_day: dict[date, list[int]] = {}
         for n in range(options.episodes):
@@ -202,15 +202,15 @@ def grow(home: Path, shows: dict[str, dict], day: date, options) -> None:
                 days=365 * (n + 1) / options.episodes
             )
             episode_id = history_episode(store, rng.choice(show_ids), n, published, sentences, rng, options.minutes)
-            store.save_insights(episode_id, history_insights(sentences, rng, per_episode))
+            store.insights.save(episode_id, history_insights(sentences, rng, per_episode))
             by_day.setdefault(published.date(), []).append(episode_id)
             if n % 1000 == 999:
                 print(f"  history: {n + 1} episodes, {time.perf_counter() - started:.0f} s", flush=True)
         for past, episode_ids in sorted(by_day.items()):
-            sent = store.insights(episode_ids=episode_ids)[:5]
-            store.save_digest(me, past.isoformat(), [(i.id, []) for i in sent])
-            delivery = store.queue_delivery(me, past.isoformat(), "email", None, f"<{past}@bench>")
-            store.delivery_sent(delivery.id)
+            sent = store.insights.matching(episode_ids=episode_ids)[:5]
+            store.digests.save(me, past.isoformat(), [(i.id, []) for i in sent])
+            delivery = store.outbox.queue(me, past.isoformat(), "email", None, f"<{past}@bench>")
+            store.outbox.sent(delivery.id)
     size = settings.db_path.stat().st_size / 1e6
     print(f"  history built in {time.perf_counter() - started:.0f} s; the store is {size:.0f} MB")
 
@@ -224,14 +224,14 @@ def history_episode(store: Store, show_id: int, n: int, published: datetime, sen
         published=published,
         duration=minutes * 60,
     )
-    episode_id = store.add_episode(show_id, item, "transcribed")
+    episode_id = store.episodes.add(show_id, item, "transcribed")
     segments, t = [], 0.0
     while t < minutes * 60:
         text = rng.choice(sentences)
         length = len(text.split()) / WORDS_PER_SECOND
         segments.append(Segment(t, t + length, text))
         t += length + 0.35
-    store.save_transcript(episode_id, Transcript(segments, source="whisper", format="whisper"))
+    store.transcripts.save(episode_id, Transcript(segments, source="whisper", format="whisper"))
     return episode_id
 
 

@@ -84,9 +84,9 @@ def measure(settings, server: FeedServer, options) -> list[dict]:
     """One untimed first poll, then each round's two pollers, checked for what they found."""
     urls = server.urls()
     with Store.open(settings.db_path) as store:
-        recipient = store.local_recipient()
+        recipient = store.people.local()
         for url in urls:
-            store.subscribe(recipient, url)
+            store.shows.subscribe(recipient, url)
         started = time.perf_counter()
         first = podsift_poll(settings, store)
         print(f"first poll (untimed): {len(first)} feeds, {time.perf_counter() - started:.1f} s")

@@ -66,9 +66,9 @@ def measure(settings, feed_url: str) -> list[dict]:
     transcriber._load()  # loading the model is not part of either path
     rows = []
     with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
-        store.subscribe(store.local_recipient(), feed_url)
+        store.shows.subscribe(store.people.local(), feed_url)
         poll_feeds(Context(settings, store, fetcher, transcriber), since=None)
-        for n, episode in enumerate(e for e in store.episodes() if e.transcript_links):
+        for n, episode in enumerate(e for e in store.episodes.matching() if e.transcript_links):
             paths = {
                 "publisher": lambda e=episode: fetch_transcript(fetcher, e, settings),
                 "speech": lambda e=episode: transcriber.transcribe(download_audio(fetcher, e, settings)),

@@ -356,18 +356,18 @@ def seed(
     its insights; a second call with another email makes a second follower of the same episode,
     and one with another feed a second show telling the same story."""
     with Store.open(settings.db_path) as store:
-        recipient, _ = store.add_recipient(email, "Ada", hash_password(password) if password else None)
-        show, _ = store.subscribe(recipient.id, feed)
-        store.conn.execute("UPDATE shows SET title = ? WHERE id = ?", (show_title, show.id))
-        store.record_fetch(show.id, 200)  # checked since its episode's day ended: that day's digest is settled
+        recipient, _ = store.people.add(email, "Ada", hash_password(password) if password else None)
+        show, _ = store.shows.subscribe(recipient.id, feed)
+        store.db.execute("UPDATE shows SET title = %s WHERE id = %s", (show_title, show.id))
+        store.shows.record_fetch(show.id, 200)  # checked since its episode's day ended: that day's digest is settled
         item = FeedItem(
             guid="ep-1", title="Glaciers", audio_url=audio_url, published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
         )
-        if store.find_episode(show.id, item.guid, item.audio_url) is None:
-            episode_id = store.add_episode(show.id, item, "new")
-            store.save_transcript(episode_id, transcript(EPISODE))
-            store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
-        return store.recipient(recipient.id)
+        if store.episodes.find(show.id, item.guid, item.audio_url) is None:
+            episode_id = store.episodes.add(show.id, item, "new")
+            store.transcripts.save(episode_id, transcript(EPISODE))
+            store.insights.save(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+        return store.people.get(recipient.id)
 
 
 # What OpenAI's API answers to a json_object response_format with a schema (spring-projects/spring-ai#2969).

@@ -220,8 +220,8 @@ def test_the_owner_retries_a_failed_email_from_the_admin_page(app_url, page, set
     from podsift.store import Store
 
     with Store.open(settings.db_path) as store:
-        failed = store.queue_delivery(1, "2026-11-02", "email", None, "<m1@example.org>")
-        store.delivery_failed(failed.id, "550 mailbox unavailable")
+        failed = store.outbox.queue(1, "2026-11-02", "email", None, "<m1@example.org>")
+        store.outbox.failed(failed.id, "550 mailbox unavailable")
     log_in(page, app_url)
     page.goto(f"{app_url}/admin")
     people = page.inner_text("#people-table")
@@ -231,4 +231,4 @@ def test_the_owner_retries_a_failed_email_from_the_admin_page(app_url, page, set
         page.click("#outbox-table button:text('Retry')")
     assert "queued again" in page.inner_text("main")
     with Store.open(settings.db_path) as store:
-        assert store.delivery(failed.id).status == "pending"
+        assert store.outbox.get(failed.id).status == "pending"

@@ -243,7 +243,7 @@ def real_model(show, home, llama):
 
 def stored_card(home) -> dict:
     with Store.open(home / "podsift.db") as store:
-        return dict(store.conn.execute("SELECT * FROM cards").fetchone())
+        return dict(store.db.execute("SELECT * FROM cards").fetchone())
 
 
 def test_a_real_models_card_is_stored_with_its_cost_and_shown_only_if_it_passes_the_checks(real_model, home):

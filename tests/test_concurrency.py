@@ -51,23 +51,23 @@ def assert_each_episode_done_once(settings, server, count: int) -> None:
         assert server.hits(f"/ep{i}.mp3") == 1, f"episode {i} downloaded {server.hits(f'/ep{i}.mp3')} times"
     assert server.hits("/ep0.mp3") == 0 and server.hits("/t.vtt") == 1
     with Store.open(settings.db_path) as store:
-        episodes = store.episodes()
+        episodes = store.episodes.matching()
         assert [e.state for e in episodes] == ["extracted"] * count
         for episode in episodes:
-            sentences = len(store.transcript(episode.id).segments)
-            insights = len(store.insights(episode_ids=[episode.id]))
-            indexed = store.conn.execute(
-                "SELECT kind, COUNT(*) FROM search WHERE episode_id = ? GROUP BY kind", (episode.id,)
+            sentences = len(store.transcripts.get(episode.id).segments)
+            insights = len(store.insights.matching(episode_ids=[episode.id]))
+            indexed = store.db.execute(
+                "SELECT kind, COUNT(*) FROM search WHERE episode_id = %s GROUP BY kind", (episode.id,)
             )
             assert dict(indexed.fetchall()) == {"sentence": sentences, **({"insight": insights} if insights else {})}
-        assert store.conn.execute("SELECT COUNT(*) FROM episodes WHERE claimed_by IS NOT NULL").fetchone()[0] == 0
+        assert store.db.execute("SELECT COUNT(*) FROM episodes WHERE claimed_by IS NOT NULL").fetchone()[0] == 0
     assert not list(settings.audio_dir.iterdir()), "nothing left in the audio cache"
 
 
 def test_two_scans_at_once_do_each_episode_once_and_both_end_well(settings, server, clips):
     count = 5
     with Store.open(settings.db_path) as store:
-        store.subscribe(store.local_recipient(), publish(server, clips, count))
+        store.shows.subscribe(store.people.local(), publish(server, clips, count))
     (settings.home / "podsift.toml").write_text("[scan]\nfirst_scan_max = 5\n")
     first, second = start(settings, "scan", "--quiet"), start(settings, "scan", "--quiet")
     done = {"transcribed": 0, "reused": 0, "with insights found": 0}
@@ -85,7 +85,7 @@ def test_a_scan_during_the_daily_job_of_serve_does_each_episode_once(settings, s
     """`podsift serve` runs its day's job (delivery time 00:00, so at once) while a user types `podsift scan`."""
     count = 3
     with Store.open(settings.db_path) as store:
-        store.subscribe(store.local_recipient(), publish(server, clips, count))
+        store.shows.subscribe(store.people.local(), publish(server, clips, count))
     (settings.home / "podsift.toml").write_text('delivery_time = "00:00"\n')
     serve = start(settings, "serve", "--port", "0")
     try:
@@ -97,7 +97,7 @@ def test_a_scan_during_the_daily_job_of_serve_does_each_episode_once(settings, s
         _, err = scan.communicate(timeout=300)
         assert scan.returncode == 0, err
         with Store.open(settings.db_path) as store:
-            while store.conn.execute("SELECT COUNT(*) FROM recipient_days").fetchone()[0] == 0:
+            while store.db.execute("SELECT COUNT(*) FROM recipient_days").fetchone()[0] == 0:
                 assert time.monotonic() < deadline + 180 and serve.poll() is None, serve.communicate()
                 time.sleep(0.2)
     finally:
@@ -115,21 +115,23 @@ def test_a_claim_is_exclusive_until_it_ends_or_its_holder_dies(settings):
     here = socket.gethostname()
     soon, later, now = "2026-12-01T10:05:00+00:00", "2026-12-01T10:10:00+00:00", "2026-12-01T10:00:00+00:00"
     with Store.open(settings.db_path) as store:
-        show, _ = store.subscribe(store.local_recipient(), "https://a.example/feed")
-        episode = store.add_episode(show.id, FeedItem(guid="g", title="t", audio_url="https://a.example/1.mp3"), "new")
-        assert store.claim(episode, ("new",), "elsewhere:1", soon, now)
-        assert not store.claim(episode, ("new",), "elsewhere:2", later, now)  # held by a live lease
-        assert not store.claim(episode, ("new",), "elsewhere:1", later, now)  # not even by its holder twice
-        assert store.claimable(("new",), now) == [] and store.others_at_work("me:1", now) == {"elsewhere:1": 1}
-        store.renew_claims("elsewhere:1", later)
-        assert not store.claim(episode, ("new",), "elsewhere:2", later, soon)  # renewed: still held at 10:05
-        assert store.claim(episode, ("new",), "elsewhere:2", later, later)  # the lease ran out: taken over
-        assert not store.claim(episode, ("downloaded",), f"{here}:{gone.pid}", later, now)  # wrong state
-        store.release_claims("elsewhere:2")
-        assert store.claim(episode, ("new",), f"{here}:{gone.pid}", later, now)
-        assert store.claim(episode, ("new",), "elsewhere:3", later, now)  # its holder died on this machine
-        store.fail(episode, "download failed")  # finishing a stage ends the claim
-        assert store.others_at_work("me:1", now) == {}
+        show, _ = store.shows.subscribe(store.people.local(), "https://a.example/feed")
+        episode = store.episodes.add(show.id, FeedItem(guid="g", title="t", audio_url="https://a.example/1.mp3"), "new")
+        assert store.episodes.claim(episode, ("new",), "elsewhere:1", soon, now)
+        assert not store.episodes.claim(episode, ("new",), "elsewhere:2", later, now)  # held by a live lease
+        assert not store.episodes.claim(episode, ("new",), "elsewhere:1", later, now)  # not even by its holder twice
+        assert store.episodes.claimable(("new",), now) == [] and store.episodes.others_at_work("me:1", now) == {
+            "elsewhere:1": 1
+        }
+        store.episodes.renew_claims("elsewhere:1", later)
+        assert not store.episodes.claim(episode, ("new",), "elsewhere:2", later, soon)  # renewed: still held at 10:05
+        assert store.episodes.claim(episode, ("new",), "elsewhere:2", later, later)  # the lease ran out: taken over
+        assert not store.episodes.claim(episode, ("downloaded",), f"{here}:{gone.pid}", later, now)  # wrong state
+        store.episodes.release_claims("elsewhere:2")
+        assert store.episodes.claim(episode, ("new",), f"{here}:{gone.pid}", later, now)
+        assert store.episodes.claim(episode, ("new",), "elsewhere:3", later, now)  # its holder died on this machine
+        store.episodes.fail(episode, "download failed")  # finishing a stage ends the claim
+        assert store.episodes.others_at_work("me:1", now) == {}
 
 
 def test_a_scan_going_round_again_adds_to_its_bars_instead_of_drawing_new_ones():

@@ -64,8 +64,8 @@ class Campaign:
         self.addresses = [f"ada+{name}@example.org", f"grace+{name}@example.org"]
         with Store.open(self.settings.db_path) as store:
             for address in self.addresses:
-                recipient, _ = store.add_recipient(address, address.split("+")[0].title(), None)
-                store.subscribe(recipient.id, publish_demo(server, day))
+                recipient, _ = store.people.add(address, address.split("+")[0].title(), None)
+                store.shows.subscribe(recipient.id, publish_demo(server, day))
         self.env = {
             **os.environ,
             "PODSIFT_HOME": str(self.settings.home),
@@ -147,8 +147,8 @@ def test_kill_9_at_random_points_loses_nothing_and_doubles_nothing(tmp_path, ser
 
         assert seen_insights == expected, f"insights differ from an uninterrupted run's; {context}"
         with Store.open(crashed.settings.db_path) as store:
-            assert all(e.state == "extracted" for e in store.episodes()), context
-            assert sorted(d.status for d in store.deliveries()) == ["sent", "sent"], context
+            assert all(e.state == "extracted" for e in store.episodes.matching()), context
+            assert sorted(d.status for d in store.outbox.all()) == ["sent", "sent"], context
         assert not list(crashed.settings.audio_dir.iterdir()), f"files left in the audio cache; {context}"
         for address in crashed.addresses:
             copies = {

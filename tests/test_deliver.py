@@ -74,7 +74,7 @@ def test_temporary_failure_is_retried_later_permanent_is_recorded(mail_settings,
     assert smtp.messages == []
 
     with Store.open(mail_settings.db_path) as store:  # time passes; the next run or scheduler tick retries
-        store.conn.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
+        store.db.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
         (retried,) = retry_outbox(
             Context(mail_settings, store, None, None), embedder, SmtpServer.from_settings(mail_settings)
         )
@@ -97,11 +97,11 @@ def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_i
     gone.wait()
     with Store.open(mail_settings.db_path) as store:
         items = digest_for(store, mail_settings, recipient.id, DAY, embedder).items
-        queued = store.queue_delivery(
+        queued = store.outbox.queue(
             recipient.id, "2026-11-02", "email", None, message_id_for(mail_settings, recipient.id, "2026-11-02")
         )
-        assert store.claim_delivery(queued.id, "2026-11-26T00:00:00+00:00", "2999-01-01T00:00:00+00:00", "far:1")
-        assert not store.claim_delivery(queued.id, "2026-11-26T00:00:01+00:00", "2999-01-01T00:00:00+00:00", "me:2")
+        assert store.outbox.claim(queued.id, "2026-11-26T00:00:00+00:00", "2999-01-01T00:00:00+00:00", "far:1")
+        assert not store.outbox.claim(queued.id, "2026-11-26T00:00:01+00:00", "2999-01-01T00:00:00+00:00", "me:2")
         send(
             SmtpServer.from_settings(mail_settings),
             compose(mail_settings, recipient, "2026-11-02", items, queued.message_id),
@@ -109,7 +109,7 @@ def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_i
         # ...and the process dies here, before delivery_sent().
     assert deliver(mail_settings, embedder, recipient).status == "sending"  # another host's lease: wait
     with Store.open(mail_settings.db_path) as store:
-        store.conn.execute("UPDATE deliveries SET claimed_by = ?", (f"{socket.gethostname()}:{gone.pid}",))
+        store.db.execute("UPDATE deliveries SET claimed_by = %s", (f"{socket.gethostname()}:{gone.pid}",))
     resent = deliver(mail_settings, embedder, recipient)
     assert resent.status == "sent"
     assert [m["Message-ID"] for m in smtp.messages] == [queued.message_id, queued.message_id]
@@ -118,8 +118,8 @@ def test_crash_between_acceptance_and_commit_sends_again_with_the_same_message_i
 def test_unsubscribed_recipient_gets_no_more_email(mail_settings, smtp, embedder):
     recipient = seed(mail_settings, embedder)
     with Store.open(mail_settings.db_path) as store:
-        store.unsubscribe_email(recipient.id)
-        assert store.mail_recipients() == []
+        store.people.stop_email(recipient.id)
+        assert store.people.mailable() == []
 
 
 def test_user_add_and_run_deliver_each_day_once(mail_settings, smtp, server, monkeypatch):
@@ -152,9 +152,9 @@ def test_user_add_and_run_deliver_each_day_once(mail_settings, smtp, server, mon
     assert second.exit_code == 0 and len(smtp.messages) == 1, second.output
     assert "Glaciers flow because ice" in smtp.messages[0].get_body(("plain",)).get_content()
     with Store.open(mail_settings.db_path) as store:
-        ada = store.recipient_by_email("ada@example.org")
+        ada = store.people.by_email("ada@example.org")
         assert verify_password("s3cret", ada.password_hash) and not verify_password("wrong", ada.password_hash)
-        assert len(store.shows(ada.id)) == 1  # the first email adopts the install's existing subscriptions
+        assert len(store.shows.followed(ada.id)) == 1  # the first email adopts the install's existing subscriptions
 
 
 def test_run_without_mail_settings_names_the_fix():
@@ -241,7 +241,7 @@ def test_user_add_takes_a_person_s_own_zone_and_time(settings):
     bad = runner.invoke(main, ["user", "add", "x@example.org", "--timezone", "Mars/Olympus"])
     assert bad.exit_code == 1 and "unknown time zone 'Mars/Olympus'" in bad.output
     with Store.open(settings.db_path) as store:
-        assert store.recipients() == []  # refused before anything was written
+        assert store.people.all() == []  # refused before anything was written
     late = runner.invoke(main, ["user", "add", "x@example.org", "--time", "25:99"])
     assert late.exit_code == 1 and "HH:MM" in late.output
     ok = runner.invoke(
@@ -249,7 +249,7 @@ def test_user_add_takes_a_person_s_own_zone_and_time(settings):
     )
     assert ok.exit_code == 0, ok.output
     with Store.open(settings.db_path) as store:
-        person = store.recipient_by_email("x@example.org")
+        person = store.people.by_email("x@example.org")
     assert (person.timezone, person.delivery_time, person.interests) == ("Asia/Tokyo", "06:30", ["space"])
 
 
@@ -269,17 +269,17 @@ def test_an_email_owed_to_someone_who_unsubscribed_is_cancelled_not_kept_pending
     smtp.reply = "451 4.3.0 try again later"
     assert deliver(mail_settings, embedder, recipient).status == "pending"
     with Store.open(mail_settings.db_path) as store:
-        store.unsubscribe_email(recipient.id)
-        (row,) = store.deliveries()
-        assert row.status == "cancelled" and "unsubscribed" in row.error and store.unsent_deliveries() == []
+        store.people.stop_email(recipient.id)
+        (row,) = store.outbox.all()
+        assert row.status == "cancelled" and "unsubscribed" in row.error and store.outbox.unsent() == []
         # A row an earlier version left pending for someone who had unsubscribed: the next retry drops it.
-        store.conn.execute("UPDATE deliveries SET status = 'pending', next_attempt_at = NULL")
+        store.db.execute("UPDATE deliveries SET status = 'pending', next_attempt_at = NULL")
         smtp.reply = "250 OK"
         assert (
             retry_outbox(Context(mail_settings, store, None, None), embedder, SmtpServer.from_settings(mail_settings))
             == []
         )
-        assert store.deliveries()[0].status == "cancelled" and store.unsent_deliveries() == []
+        assert store.outbox.all()[0].status == "cancelled" and store.outbox.unsent() == []
     assert smtp.messages == []
 
 
@@ -289,19 +289,19 @@ def test_the_outbox_names_the_digest_it_sent(mail_settings, smtp, embedder):
         _, delivery = deliver_day(
             Context(mail_settings, store, None, None), recipient, DAY, embedder, SmtpServer.from_settings(mail_settings)
         )
-        digest_id, items = store.digest(recipient.id, DAY.isoformat())
+        digest_id, items = store.digests.get(recipient.id, DAY.isoformat())
         assert delivery.status == "sent" and delivery.digest_id == digest_id and items
 
 
 def test_user_enable_turns_email_back_on_after_an_unsubscribe(mail_settings, smtp, embedder):
     recipient = seed(mail_settings, embedder)
     with Store.open(mail_settings.db_path) as store:
-        store.unsubscribe_email(recipient.id)
+        store.people.stop_email(recipient.id)
     result = CliRunner().invoke(main, ["user", "enable", "ada@example.org"])
     assert result.exit_code == 0 and "was off; it is back on" in result.output
     with Store.open(mail_settings.db_path) as store:
-        assert [r.email for r in store.mail_recipients()] == ["ada@example.org"]
-        recipient = store.recipient(recipient.id)
+        assert [r.email for r in store.people.mailable()] == ["ada@example.org"]
+        recipient = store.people.get(recipient.id)
     assert deliver(mail_settings, embedder, recipient).status == "sent"
     missing = CliRunner().invoke(main, ["user", "enable", "nobody@example.org"])
     assert missing.exit_code == 1 and "podsift user add nobody@example.org" in missing.output

@@ -52,7 +52,7 @@ def cli(*args, input=None):
 
 def stored_days(home) -> list[str]:
     with Store.open(home / "podsift.db") as store:
-        return [day for day, _ in store.digest_days(1)]
+        return [day for day, _ in store.digests.days(1)]
 
 
 def test_a_digest_asked_for_before_the_scan_is_provisional_and_the_day_is_still_sent(mail_env, home):
@@ -74,15 +74,15 @@ def test_a_day_over_and_scanned_is_stored_once_and_stays_as_it_was(mail_env, hom
     first = cli("digest", "--date", YESTERDAY.isoformat()).stdout
     assert "Glaciers flow because ice" in first and stored_days(home) == [YESTERDAY.isoformat()]
     with Store.open(home / "podsift.db") as store:  # what the ranker would now drop stays in a fixed day
-        store.conn.execute("UPDATE insights SET score = 0")
+        store.db.execute("UPDATE insights SET score = 0")
     assert cli("digest", "--date", YESTERDAY.isoformat()).stdout == first
 
 
 def test_an_episode_still_in_the_works_keeps_its_day_provisional(mail_env, home):
     cli("scan", "--quiet")
     with Store.open(home / "podsift.db") as store:  # as if its transcript were still being made
-        store.conn.execute("DELETE FROM insights")
-        store.conn.execute("UPDATE episodes SET state = 'transcribed'")
+        store.db.execute("DELETE FROM insights")
+        store.db.execute("UPDATE episodes SET state = 'transcribed'")
     early = cli("digest", "--date", YESTERDAY.isoformat())
     assert "provisional" in early.stderr and stored_days(home) == []
 

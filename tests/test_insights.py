@@ -109,17 +109,17 @@ def test_day_bounds_follow_the_time_zone():
 
 def test_digest_is_built_once_and_later_days_skip_what_was_sent(settings, embedder):
     with Store.open(settings.db_path) as store:
-        me = store.local_recipient()
-        store.set_interests(me, ["cooking"])  # lifts show c's passage over the score threshold
+        me = store.people.local()
+        store.people.set_interests(me, ["cooking"])  # lifts show c's passage over the score threshold
         extractor = Extractor(embedder)
         episodes = (("a", 2, EPISODE, "Glaciers"), ("b", 3, EPISODE, "Glaciers"), ("c", 3, COOKING, "Pasta water"))
         for feed, day, sentences, title in episodes:  # show b retells a's glacier story the next day
-            show, _ = store.subscribe(me, f"https://{feed}.example/feed")
-            store.record_fetch(show.id, 200)  # checked since: the days are settled
+            show, _ = store.shows.subscribe(me, f"https://{feed}.example/feed")
+            store.shows.record_fetch(show.id, 200)  # checked since: the days are settled
             published = datetime(2026, 11, day, 9, tzinfo=timezone.utc)
             item = FeedItem(guid=feed, title=title, audio_url=f"https://x/{feed}.mp3", published=published)
-            episode_id = store.add_episode(show.id, item, "transcribed")
-            store.save_insights(episode_id, extractor.extract(transcript(sentences), title))
+            episode_id = store.episodes.add(show.id, item, "transcribed")
+            store.insights.save(episode_id, extractor.extract(transcript(sentences), title))
 
         first = digest_for(store, settings, me, date(2026, 11, 2), embedder)
         assert first.id is not None and not first.provisional and first.items[0].insight.guid == "a"
@@ -135,21 +135,21 @@ def test_digest_is_built_once_and_later_days_skip_what_was_sent(settings, embedd
 
 def test_sent_vectors_are_every_insight_earlier_digests_carried(settings):
     with Store.open(settings.db_path) as store:
-        me, _ = store.add_recipient("me@example.org")
-        other, _ = store.add_recipient("other@example.org")
-        show, _ = store.subscribe(me.id, "https://a.example/feed")
+        me, _ = store.people.add("me@example.org")
+        other, _ = store.people.add("other@example.org")
+        show, _ = store.shows.subscribe(me.id, "https://a.example/feed")
         item = FeedItem(guid="g", title="t", audio_url="https://a.example/1.mp3")
-        episode_id = store.add_episode(show.id, item, "transcribed")
+        episode_id = store.episodes.add(show.id, item, "transcribed")
         vectors = AXES[:3].astype(np.float32)
-        store.save_insights(episode_id, [Insight("x", "x", 0, 1, 1.0, {}, v, rank) for rank, v in enumerate(vectors)])
-        first, heard_elsewhere, later = [i.id for i in store.insights(episode_ids=[episode_id])]
-        store.save_digest(me.id, "2026-11-02", [(first, [heard_elsewhere])])
-        store.save_digest(me.id, "2026-11-03", [(later, [])])
+        store.insights.save(episode_id, [Insight("x", "x", 0, 1, 1.0, {}, v, rank) for rank, v in enumerate(vectors)])
+        first, heard_elsewhere, later = [i.id for i in store.insights.matching(episode_ids=[episode_id])]
+        store.digests.save(me.id, "2026-11-02", [(first, [heard_elsewhere])])
+        store.digests.save(me.id, "2026-11-03", [(later, [])])
 
-        sent = store.sent_vectors(me.id, before_day="2026-11-03")
+        sent = store.insights.sent_vectors(me.id, before_day="2026-11-03")
         assert sorted(map(tuple, sent)) == sorted(map(tuple, vectors[:2]))
-        assert store.sent_vectors(me.id, before_day="2026-11-02").shape[0] == 0
-        assert store.sent_vectors(other.id, before_day="2026-12-01").shape[0] == 0
+        assert store.insights.sent_vectors(me.id, before_day="2026-11-02").shape[0] == 0
+        assert store.insights.sent_vectors(other.id, before_day="2026-12-01").shape[0] == 0
 
 
 def test_digest_and_insights_commands_print_the_benchmark_interface(settings, embedder):
@@ -160,12 +160,12 @@ def test_digest_and_insights_commands_print_the_benchmark_interface(settings, em
     from podsift.cli import main
 
     with Store.open(settings.db_path) as store:
-        show, _ = store.subscribe(store.local_recipient(), "https://a.example/feed")
-        store.record_fetch(show.id, 200)
+        show, _ = store.shows.subscribe(store.people.local(), "https://a.example/feed")
+        store.shows.record_fetch(show.id, 200)
         published = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
         item = FeedItem(guid="ep-1", title="Glaciers", audio_url="https://a.example/1.mp3", published=published)
-        episode_id = store.add_episode(show.id, item, "transcribed")
-        store.save_insights(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
+        episode_id = store.episodes.add(show.id, item, "transcribed")
+        store.insights.save(episode_id, Extractor(embedder).extract(transcript(EPISODE), "Why glaciers move"))
 
     runner = CliRunner()
     digest = json.loads(runner.invoke(main, ["digest", "--date", "2026-11-02", "--format", "json"]).stdout)
@@ -219,21 +219,21 @@ COOKING = [
 
 def test_each_recipient_s_interests_lift_their_subjects(settings, embedder):
     with Store.open(settings.db_path) as store:
-        me = store.local_recipient()
+        me = store.people.local()
         extractor = Extractor(embedder)
         for feed, sentences, title in (("ice", EPISODE, "Glaciers"), ("food", COOKING, "Pasta water")):
-            show, _ = store.subscribe(me, f"https://{feed}.example/feed")
+            show, _ = store.shows.subscribe(me, f"https://{feed}.example/feed")
             item = FeedItem(
                 guid=feed,
                 title=title,
                 audio_url=f"https://{feed}.example/1.mp3",
                 published=datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
             )
-            episode_id = store.add_episode(show.id, item, "transcribed")
-            store.save_insights(episode_id, extractor.extract(transcript(sentences), title))
+            episode_id = store.episodes.add(show.id, item, "transcribed")
+            store.insights.save(episode_id, extractor.extract(transcript(sentences), title))
         firsts = {}
         for interest in ("cooking pasta", "glaciers and ice"):
-            store.set_interests(me, [interest])
+            store.people.set_interests(me, [interest])
             digest = digest_for(store, settings, me, date(2026, 11, 2), embedder, rebuild=True)
             firsts[interest] = digest.items[0].insight.guid
     assert firsts == {"cooking pasta": "food", "glaciers and ice": "ice"}

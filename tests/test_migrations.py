@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from podsift.store import Store, _statements, migrations
+from podsift.store import Store, migrations
+from podsift.store.schema import statements
 
 VERSIONS = [version for version, _ in migrations()]
 
@@ -23,7 +24,7 @@ def at_version(path, version: int) -> sqlite3.Connection:
     for number, sql in migrations():
         if number > version:
             break
-        for statement in _statements(sql):
+        for statement in statements(sql):
             conn.execute(statement)
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
     return conn
@@ -91,47 +92,51 @@ def test_every_earlier_schema_with_data_migrates(tmp_path, version):
 
     with Store.open(path) as store:
         assert store.schema_version() == VERSIONS[-1]
-        assert [s.feed_url for s in store.shows(1)] == ["https://a/feed"] and store.shows(1)[0].etag == "e1"
-        assert store.transcript(1).text == "Glaciers flow downhill. Ice deforms under its weight."
-        assert [i.text for i in store.insights(episode_ids=[1])] == ["Glaciers flow downhill."]
-        assert [i.id for i, _ in store.digest(1, "2026-11-02")[1]] == [1]
-        assert store.lookup_episode("g2").published_at.isoformat() == "2026-11-05T10:00:00+00:00"  # dated when stored
+        assert [s.feed_url for s in store.shows.followed(1)] == ["https://a/feed"] and store.shows.followed(1)[
+            0
+        ].etag == "e1"
+        assert store.transcripts.get(1).text == "Glaciers flow downhill. Ice deforms under its weight."
+        assert [i.text for i in store.insights.matching(episode_ids=[1])] == ["Glaciers flow downhill."]
+        assert [i.id for i, _ in store.digests.get(1, "2026-11-02")[1]] == [1]
+        assert store.episodes.lookup("g2").published_at.isoformat() == "2026-11-05T10:00:00+00:00"  # dated when stored
         if version < 9:  # placeholders are dropped, to be built again when asked for
-            assert store.digest(1, "2026-11-03") is None and store.digest_days(1) == [("2026-11-02", t)]
-        (delivery,) = store.deliveries()
+            assert store.digests.get(1, "2026-11-03") is None and store.digests.days(1) == [("2026-11-02", t)]
+        (delivery,) = store.outbox.all()
         assert (delivery.recipient_id, delivery.day, delivery.status, delivery.message_id) == (
             1,
             "2026-11-02",
             "sent",
             "<m1@example.org>",
         )
-        assert store.recipient(1).unsubscribed_at is None
-        assert [hit["kind"] for hit in store.search("weight", 1)] == ["passage"]  # older transcripts are indexed
-        assert store.votes(1) == ({1: 1} if version >= 3 else {})
+        assert store.people.get(1).unsubscribed_at is None
+        assert [hit["kind"] for hit in store.insights.search("weight", 1)] == [
+            "passage"
+        ]  # older transcripts are indexed
+        assert store.insights.votes(1) == ({1: 1} if version >= 3 else {})
         # ...and the migrated store takes new work.
-        assert store.acquire("daily", "me", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
+        assert store.runs.acquire("daily", "me", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
 
 
 def test_a_full_disk_rolls_the_change_back_and_says_what_to_do(settings):
     from podsift.models import Segment, Transcript
-    from podsift.store import explain
+    from podsift.store import StoreError
 
     with Store.open(settings.db_path) as store:
-        store.subscribe(store.local_recipient(), "https://a/feed")
-        store.conn.execute(
+        store.shows.subscribe(store.people.local(), "https://a/feed")
+        store.db.execute(
             "INSERT INTO episodes (show_id, guid, title, audio_url, state, created_at, updated_at) "
             "VALUES (1, 'g', 't', 'https://a/1.mp3', 'downloaded', 'x', 'x')"
         )
-        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
-        store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full for this store
+        pages = store.db.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.db.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full for this store
         huge = Transcript([Segment(i, i + 1, "word " * 200) for i in range(500)])
-        with pytest.raises(sqlite3.OperationalError) as failure:
-            store.save_transcript(1, huge)
-        message = str(explain(failure.value, settings.db_path))
+        with pytest.raises(StoreError) as failure:
+            store.transcripts.save(1, huge)
+        message = str(failure.value)
         assert "is full; free some space" in message and "rolled back" in message
-        assert store.conn.execute("SELECT state FROM episodes").fetchone()[0] == "downloaded"
-        assert store.conn.execute("SELECT COUNT(*) FROM transcripts").fetchone()[0] == 0
-        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.db.execute("SELECT state FROM episodes").fetchone()[0] == "downloaded"
+        assert store.db.execute("SELECT COUNT(*) FROM transcripts").fetchone()[0] == 0
+        assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def _as_a_user_bound_by_file_modes(command: list[str]) -> list[str]:
@@ -146,7 +151,7 @@ def _as_a_user_bound_by_file_modes(command: list[str]) -> list[str]:
 
 def test_a_read_only_home_gives_a_clear_error_and_is_left_as_it_was(settings, tmp_path):
     with Store.open(settings.db_path) as store:
-        store.subscribe(store.local_recipient(), "https://a/feed", "A show")
+        store.shows.subscribe(store.people.local(), "https://a/feed", "A show")
     before = settings.db_path.read_bytes()
     for path in [settings.home, *settings.home.rglob("*")]:
         os.chown(path, 65534, 65534)  # not ours, and not writable: as a home mounted read-only looks
@@ -169,5 +174,5 @@ def test_a_read_only_home_gives_a_clear_error_and_is_left_as_it_was(settings, tm
             path.chmod(0o755 if path.is_dir() else 0o644)
     assert settings.db_path.read_bytes() == before
     with Store.open(settings.db_path) as store:
-        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert [s.title for s in store.shows()] == ["A show"]
+        assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert [s.title for s in store.shows.followed()] == ["A show"]

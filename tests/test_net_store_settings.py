@@ -2,7 +2,6 @@
 
 import dataclasses
 import re
-import sqlite3
 
 import pytest
 
@@ -10,7 +9,7 @@ from podsift import __version__
 from podsift.errors import ConfigError, FetchError, HTTPStatusError
 from podsift.net import Fetcher
 from podsift.settings import load_settings
-from podsift.store import Store, migrations
+from podsift.store import Store, StoreError, migrations
 
 
 def test_user_agent_names_podsift_and_version(settings, server):
@@ -81,8 +80,8 @@ def test_private_address_refused_before_connecting(home):
 def test_store_schema_is_migrated_and_in_wal_mode(settings):
     with Store.open(settings.db_path) as store:
         assert store.schema_version() == migrations()[-1][0]
-        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in store.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {
         "shows",
         "episodes",
@@ -94,16 +93,16 @@ def test_store_schema_is_migrated_and_in_wal_mode(settings):
         "subscriptions",
     } <= tables
     with Store.open(settings.db_path) as store:  # opening again applies nothing twice
-        assert store.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(migrations())
+        assert store.db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(migrations())
 
 
 def test_store_refuses_a_failed_transaction_half_done(settings):
     with Store.open(settings.db_path) as store:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(StoreError, match="UNIQUE constraint failed"):
             with store.transaction():
-                store.conn.execute("INSERT INTO shows (feed_url, created_at) VALUES ('https://x/f', 'now')")
-                store.conn.execute("INSERT INTO shows (feed_url, created_at) VALUES ('https://x/f', 'now')")
-        assert store.shows() == [] and store.conn.execute("SELECT COUNT(*) FROM shows").fetchone()[0] == 0
+                store.db.execute("INSERT INTO shows (feed_url, created_at) VALUES ('https://x/f', 'now')")
+                store.db.execute("INSERT INTO shows (feed_url, created_at) VALUES ('https://x/f', 'now')")
+        assert store.shows.followed() == [] and store.db.execute("SELECT COUNT(*) FROM shows").fetchone()[0] == 0
 
 
 def test_settings_from_file_and_environment(home):
@@ -192,7 +191,7 @@ def test_the_store_and_its_home_are_readable_by_their_owner_only(home):
     import stat
 
     with Store.open(home / "podsift.db") as store:
-        store.add_recipient("ada@example.org", password_hash="scrypt$x$y")  # writes the WAL beside the file
+        store.people.add("ada@example.org", password_hash="scrypt$x$y")  # writes the WAL beside the file
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in home.iterdir() if p.name.startswith("podsift.db")}
     assert modes and set(modes.values()) == {0o600}, modes  # podsift.db, -wal and -shm
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

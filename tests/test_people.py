@@ -115,8 +115,8 @@ def test_removing_a_person_keeps_the_shows_transcripts_and_the_owner(two, settin
     cli("user", "remove", "bo@example.org", "--yes")
     assert "bo@example.org" not in cli("user", "list").stdout
     with Store.open(settings.db_path) as store:
-        assert not store.conn.execute("SELECT 1 FROM digests WHERE recipient_id = ?", (bo.id,)).fetchall()
-        assert len(store.conn.execute("SELECT 1 FROM transcripts").fetchall()) == 2  # Ice Hour's stays
+        assert not store.db.execute("SELECT 1 FROM digests WHERE recipient_id = %s", (bo.id,)).fetchall()
+        assert len(store.db.execute("SELECT 1 FROM transcripts").fetchall()) == 2  # Ice Hour's stays
     assert shows_in_digest() == {"Cold Facts"}
 
     owner = cli("user", "remove", "ada@example.org", "--yes", ok=False)

@@ -43,7 +43,7 @@ def run_scan(settings, transcriber, since=None, extractor=None):
 def subscribe(settings, *urls):
     with Store.open(settings.db_path) as store:
         for url in urls:
-            store.subscribe(store.local_recipient(), url)
+            store.shows.subscribe(store.people.local(), url)
 
 
 def publish(server, clips, name="show", count=2, extra=None):
@@ -65,7 +65,7 @@ def publish(server, clips, name="show", count=2, extra=None):
 
 def states(settings):
     with Store.open(settings.db_path) as store:
-        return {e.guid: (e.state, e.error) for e in store.episodes()}
+        return {e.guid: (e.state, e.error) for e in store.episodes.matching()}
 
 
 def test_scan_transcribes_new_episodes_with_sentence_times(settings, server, clips, whisper):
@@ -74,8 +74,8 @@ def test_scan_transcribes_new_episodes_with_sentence_times(settings, server, cli
     assert report.transcribed == 2 and report.new_episodes == 2 and not report.failures
     assert report.audio_seconds > 3 and report.speed > 0
     with Store.open(settings.db_path) as store:
-        episode = store.lookup_episode("show-1")
-        transcript = store.transcript(episode.id)
+        episode = store.episodes.lookup("show-1")
+        transcript = store.transcripts.get(episode.id)
     assert transcript.source == "whisper"
     assert "spoils" in transcript.text.lower()
     assert transcript.segments[0].start < 1.0 < transcript.segments[-1].end
@@ -92,7 +92,7 @@ def test_publisher_transcript_is_used_instead_of_speech_to_text(settings, server
     assert len(counting.calls) == 1
     assert server.hits("/show0.mp3") == 0, "no audio download when the publisher's transcript is used"
     with Store.open(settings.db_path) as store:
-        transcript = store.transcript(store.lookup_episode("show-0").id)
+        transcript = store.transcripts.get(store.episodes.lookup("show-0").id)
     assert transcript.source == "publisher"
     assert [s.text for s in transcript.segments] == [
         "Glass is not a slow liquid.",
@@ -145,7 +145,7 @@ def test_retries_stop_after_max_attempts(settings, server, clips, whisper):
         run_scan(settings, whisper)
     assert server.hits("/show0.mp3") == 2
     with Store.open(settings.db_path) as store:
-        assert store.lookup_episode("show-0").attempts == 2
+        assert store.episodes.lookup("show-0").attempts == 2
 
 
 def test_malformed_feed_fails_alone(settings, server, clips, whisper):
@@ -160,7 +160,7 @@ def test_malformed_feed_fails_alone(settings, server, clips, whisper):
     assert outcomes["junk.xml"][0] == "failed" and "not XML" in outcomes["junk.xml"][1]
     assert report.transcribed == 1
     with Store.open(settings.db_path) as store:
-        errors = {s.feed_url.rsplit("/", 1)[1]: s.error for s in store.shows()}
+        errors = {s.feed_url.rsplit("/", 1)[1]: s.error for s in store.shows.followed()}
     assert errors["show.xml"] is None and "web page" in errors["bad.xml"]
 
 
@@ -206,7 +206,7 @@ def test_republished_items_and_changed_guids_make_no_duplicates(settings, server
     report = run_scan(settings, whisper)
     assert report.new_episodes == 0 and report.transcribed == 0
     with Store.open(settings.db_path) as store:
-        episodes = store.episodes()
+        episodes = store.episodes.matching()
     assert len(episodes) == 2
     assert {e.title for e in episodes} == {"show episode 0 (remastered title)", "show episode 1"}
 
@@ -214,16 +214,14 @@ def test_republished_items_and_changed_guids_make_no_duplicates(settings, server
 def test_an_episode_is_transcribed_once_for_every_follower(settings, server, clips, whisper):
     url = publish(server, clips, count=1)
     with Store.open(settings.db_path) as store:
-        store.subscribe(store.local_recipient(), url)
-        other = store.conn.execute(
-            "INSERT INTO recipients (email, created_at) VALUES ('b@example.com', 'now')"
-        ).lastrowid
-        store.subscribe(other, url)
+        store.shows.subscribe(store.people.local(), url)
+        other = store.db.insert("INSERT INTO recipients (email, created_at) VALUES ('b@example.com', 'now')")
+        store.shows.subscribe(other, url)
     counting = Counting(whisper)
     run_scan(settings, counting)
     assert len(counting.calls) == 1
     with Store.open(settings.db_path) as store:
-        assert len(store.episodes()) == 1 and len(store.shows()) == 1
+        assert len(store.episodes.matching()) == 1 and len(store.shows.followed()) == 1
 
 
 def test_permanent_redirect_moves_the_feed(settings, server, clips, whisper):
@@ -234,7 +232,7 @@ def test_permanent_redirect_moves_the_feed(settings, server, clips, whisper):
     report = run_scan(settings, whisper)
     assert report.transcribed == 1
     with Store.open(settings.db_path) as store:
-        assert [s.feed_url for s in store.shows()] == [url]
+        assert [s.feed_url for s in store.shows.followed()] == [url]
 
 
 def test_ctrl_c_in_a_real_scan_loses_nothing(settings, server, clips, tmp_path):
@@ -274,12 +272,12 @@ def test_ctrl_c_in_a_real_scan_loses_nothing(settings, server, clips, tmp_path):
 
 def _count(settings, table):
     with Store.open(settings.db_path) as store:
-        return store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return store.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 def _transcript_rows(settings):
     with Store.open(settings.db_path) as store:
-        return dict(store.conn.execute("SELECT episode_id, created_at || work_seconds FROM transcripts").fetchall())
+        return dict(store.db.execute("SELECT episode_id, created_at || work_seconds FROM transcripts").fetchall())
 
 
 def test_full_audio_cache_defers_downloads_to_a_later_scan(settings, server, clips, whisper):
@@ -298,7 +296,7 @@ def test_full_audio_cache_defers_downloads_to_a_later_scan(settings, server, cli
 
 def _show(settings):
     with Store.open(settings.db_path) as store:
-        return store.shows()[0]
+        return store.shows.followed()[0]
 
 
 def test_retry_after_is_honoured(settings, server, whisper):
@@ -324,7 +322,7 @@ def test_repeated_failures_back_off_then_pause_and_success_resets(settings, serv
     wait = (datetime.fromisoformat(_show(settings).next_check_at) - datetime.now(timezone.utc)).total_seconds()
     assert 3500 < wait <= 3600  # the second in a row waits an hour
     with Store.open(settings.db_path) as store:
-        store.conn.execute("UPDATE shows SET error_count = ?, next_check_at = NULL", (PAUSE_AFTER - 1,))
+        store.db.execute("UPDATE shows SET error_count = %s, next_check_at = NULL", (PAUSE_AFTER - 1,))
     run_scan(settings, whisper)
     show = _show(settings)
     assert show.paused and "paused" in show.error
@@ -362,7 +360,7 @@ class WaitsForInsights(Counting):
             with Store.open(self.settings.db_path) as store:
                 deadline = time.monotonic() + 60
                 while self.seen is None and time.monotonic() < deadline:
-                    done = [e for e in store.episodes() if e.state == "extracted"]
+                    done = [e for e in store.episodes.matching() if e.state == "extracted"]
                     self.seen = done[0].guid if done else None
                     time.sleep(0.1)
         return super().transcribe(audio, progress)
@@ -381,8 +379,8 @@ def test_a_malformed_url_stored_by_an_older_install_fails_that_feed_alone(settin
     subscribe(settings, good)
     with Store.open(settings.db_path) as store:  # as `podsift subscribe` stored them before it checked URLs
         for url in ("http://[::1", "http://[::1]:99999/feed"):
-            show = store.conn.execute("INSERT INTO shows (feed_url, created_at) VALUES (?, 'x')", (url,)).lastrowid
-            store.conn.execute("INSERT INTO subscriptions VALUES (1, ?, 'x')", (show,))
+            show = store.db.insert("INSERT INTO shows (feed_url, created_at) VALUES (%s, 'x')", (url,))
+            store.db.execute("INSERT INTO subscriptions VALUES (1, %s, 'x')", (show,))
     report = run_scan(settings, whisper)
     outcomes = {f.show.feed_url: (f.outcome, f.message) for f in report.feeds}
     assert outcomes[good][0] == "updated" and report.transcribed == 1
@@ -403,20 +401,20 @@ def test_one_episode_whose_insights_cannot_be_read_fails_alone_and_is_retried(
     subscribe(settings, publish(server, clips, count=2, extra={0: {"transcript": f"{server.url}/t.vtt"}}))
     with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
         scan(Context(settings, store, fetcher, Counting(whisper)), None)  # transcripts only
-        bad = store.lookup_episode("show-0")
+        bad = store.episodes.lookup("show-0")
         segments = json.loads(
-            store.conn.execute("SELECT segments FROM transcripts WHERE episode_id = ?", (bad.id,)).fetchone()[0]
+            store.db.execute("SELECT segments FROM transcripts WHERE episode_id = %s", (bad.id,)).fetchone()[0]
         )
         segments[0][3] = None
-        store.conn.execute("UPDATE transcripts SET segments = ? WHERE episode_id = ?", (json.dumps(segments), bad.id))
+        store.db.execute("UPDATE transcripts SET segments = %s WHERE episode_id = %s", (json.dumps(segments), bad.id))
     report = run_scan(settings, whisper, extractor=Extractor(embedder))
     assert report.extracted == 1 and [what for what, _ in report.failures] == ["Show: show episode 0"]
     state, error = states(settings)["show-0"]
     assert state == "failed" and "reading its insights failed" in error and "Error" in error, error
     assert states(settings)["show-1"] == ("extracted", None)
     with Store.open(settings.db_path) as store:
-        store.conn.execute(
-            "UPDATE transcripts SET segments = ? WHERE episode_id = ?", (json.dumps([[0, 4, "", "Fine."]]), bad.id)
+        store.db.execute(
+            "UPDATE transcripts SET segments = %s WHERE episode_id = %s", (json.dumps([[0, 4, "", "Fine."]]), bad.id)
         )
     hits = server.hits("/show0.mp3")
     again = run_scan(settings, whisper, extractor=Extractor(embedder))
@@ -449,9 +447,11 @@ def test_an_episode_without_a_date_is_dated_when_first_seen_and_reaches_that_day
     before = datetime.now(timezone.utc).replace(microsecond=0)
     run_scan(settings, whisper, extractor=Extractor(embedder))
     with Store.open(settings.db_path) as store:
-        (episode,) = store.episodes()
+        (episode,) = store.episodes.matching()
         assert episode.state == "extracted" and before <= episode.published_at <= datetime.now(timezone.utc)
         today = datetime.now(timezone.utc).date()
         from podsift.rank import day_bounds
 
-        assert store.insights(published=day_bounds(today, "UTC"), recipient_id=1)  # it is in today's candidates
+        assert store.insights.matching(
+            published=day_bounds(today, "UTC"), recipient_id=1
+        )  # it is in today's candidates

@@ -33,18 +33,18 @@ def test_days_due_waits_for_the_delivery_time_and_catches_up_once():
 
 def test_a_second_process_cannot_run_the_daily_job_at_the_same_time(settings, whisper, embedder):
     with Store.open(settings.db_path) as other, Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
-        me = store.local_recipient()
-        assert other.acquire(LOCK, "other-host:1", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
+        me = store.people.local()
+        assert other.runs.acquire(LOCK, "other-host:1", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
         ctx = Context(settings, store, fetcher, whisper)
         with pytest.raises(PodsiftError, match="another podsift process"):
             daily_job(ctx, {me: [date(2026, 11, 2)]}, embedder, None)
-        assert store.last_finished_day(me) is None
-        other.release(LOCK, "other-host:1")
+        assert store.digests.last_finished_day(me) is None
+        other.runs.release(LOCK, "other-host:1")
         daily_job(ctx, {me: [date(2026, 11, 2)]}, embedder, None)
-        assert store.last_finished_day(me) == "2026-11-02"
+        assert store.digests.last_finished_day(me) == "2026-11-02"
         # A lease that ran out (its holder died) is taken over.
-        assert other.acquire(LOCK, "dead:1", "2000-01-01T00:00:00+00:00", "2000-01-01T00:00:00+00:00")
-        assert store.acquire(LOCK, "alive:2", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
+        assert other.runs.acquire(LOCK, "dead:1", "2000-01-01T00:00:00+00:00", "2000-01-01T00:00:00+00:00")
+        assert store.runs.acquire(LOCK, "alive:2", "2999-01-01T00:00:00+00:00", "2026-11-26T00:00:00+00:00")
 
 
 def test_a_lock_left_by_a_killed_process_on_this_machine_is_taken_at_once(settings, whisper, embedder):
@@ -54,20 +54,20 @@ def test_a_lock_left_by_a_killed_process_on_this_machine_is_taken_at_once(settin
     assert dead_holder(f"{socket.gethostname()}:{gone.pid}") == f"{socket.gethostname()}:{gone.pid}"
     assert dead_holder(alive) == "" and dead_holder(f"elsewhere:{gone.pid}") == ""  # another host: wait
     with Store.open(settings.db_path) as other, Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
-        me = store.local_recipient()
-        assert other.acquire(LOCK, f"{socket.gethostname()}:{gone.pid}", "2999-01-01T00:00:00+00:00", "2026-11-26")
+        me = store.people.local()
+        assert other.runs.acquire(LOCK, f"{socket.gethostname()}:{gone.pid}", "2999-01-01T00:00:00+00:00", "2026-11-26")
         daily_job(Context(settings, store, fetcher, whisper), {me: [date(2026, 11, 2)]}, embedder, None)
-        assert store.last_finished_day(me) == "2026-11-02" and store.lock_holder(LOCK) is None
+        assert store.digests.last_finished_day(me) == "2026-11-02" and store.runs.lock_holder(LOCK) is None
 
 
 def test_each_recipient_is_due_in_their_own_zone_and_time(settings):
     with Store.open(settings.db_path) as store:
-        paris, _ = store.add_recipient("paris@example.org")
-        tokyo, _ = store.add_recipient("tokyo@example.org")
-        store.set_schedule(paris.id, "Europe/Paris", "07:00")
-        store.set_schedule(tokyo.id, "Asia/Tokyo", "07:00")
-        store.finish_day(paris.id, "2026-11-08")
-        store.finish_day(tokyo.id, "2026-11-08")
+        paris, _ = store.people.add("paris@example.org")
+        tokyo, _ = store.people.add("tokyo@example.org")
+        store.people.set_schedule(paris.id, "Europe/Paris", "07:00")
+        store.people.set_schedule(tokyo.id, "Asia/Tokyo", "07:00")
+        store.digests.finish_day(paris.id, "2026-11-08")
+        store.digests.finish_day(tokyo.id, "2026-11-08")
         # 22:30 UTC on the 9th: 23:30 in Paris (the 9th is not over), 07:30 on the 10th in Tokyo.
         due = due_days(store, settings, datetime(2026, 11, 9, 22, 30, tzinfo=timezone.utc))
     assert due == {tokyo.id: [date(2026, 11, 9)]}
@@ -77,20 +77,16 @@ def test_scheduler_runs_each_due_day_once(settings):
     import dataclasses
 
     with Store.open(settings.db_path) as store:
-        me = store.local_recipient()
+        me = store.people.local()
     scheduler = Scheduler(dataclasses.replace(settings, delivery_time="00:00"))
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
     scheduler.tick()
     with Store.open(settings.db_path) as store:
-        assert store.last_finished_day(me) == yesterday  # 00:00 has passed: the day just ended is due
-        assert [tuple(r) for r in store.conn.execute("SELECT recipient_id, day FROM recipient_days")] == [
-            (me, yesterday)
-        ]
+        assert store.digests.last_finished_day(me) == yesterday  # 00:00 has passed: the day just ended is due
+        assert [tuple(r) for r in store.db.execute("SELECT recipient_id, day FROM recipient_days")] == [(me, yesterday)]
     scheduler.tick()
     with Store.open(settings.db_path) as store:
-        assert [tuple(r) for r in store.conn.execute("SELECT recipient_id, day FROM recipient_days")] == [
-            (me, yesterday)
-        ]
+        assert [tuple(r) for r in store.db.execute("SELECT recipient_id, day FROM recipient_days")] == [(me, yesterday)]
 
 
 def wait_until(condition, seconds=30.0):
@@ -112,8 +108,8 @@ def test_the_scheduler_outlives_an_error_that_is_not_a_podsift_error_and_says_so
     from podsift.cli import main
 
     with Store.open(settings.db_path) as store:
-        me, _ = store.add_recipient("ada@example.org")
-        store.conn.execute("UPDATE recipients SET interests = 'not json'")
+        me, _ = store.people.add("ada@example.org")
+        store.db.execute("UPDATE recipients SET interests = 'not json'")
     scheduler = Scheduler(dataclasses.replace(settings, delivery_time="00:00"), interval=0.05)
     with caplog.at_level(logging.INFO, logger="podsift.schedule"):
         scheduler.start()
@@ -126,8 +122,8 @@ def test_the_scheduler_outlives_an_error_that_is_not_a_podsift_error_and_says_so
             assert "JSONDecodeError" in shown and "retrying after" in shown and "scheduler" in shown
 
             with Store.open(settings.db_path) as store:  # mended: the next try delivers the day
-                store.conn.execute("UPDATE recipients SET interests = '[]'")
-            wait_until(lambda: Store.open(settings.db_path).last_finished_day(me.id) is not None)
+                store.db.execute("UPDATE recipients SET interests = '[]'")
+            wait_until(lambda: Store.open(settings.db_path).digests.last_finished_day(me.id) is not None)
             wait_until(lambda: scheduler.failures == 0)
         finally:
             scheduler.stopping.set()
@@ -147,8 +143,8 @@ def test_status_says_when_a_scheduler_died_and_exits_3(settings):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with Store.open(settings.db_path) as store:  # what `podsift serve` killed with -9 leaves behind
-        store.add_recipient("ada@example.org")
-        store.start_run("scheduler", f"{socket.gethostname()}:{gone.pid}")
+        store.people.add("ada@example.org")
+        store.runs.start("scheduler", f"{socket.gethostname()}:{gone.pid}")
     result = CliRunner().invoke(main, ["status"])
     assert result.exit_code == 3
     assert "not running: last seen" in result.stdout and "ended without stopping it" in result.stdout
@@ -167,8 +163,8 @@ def test_only_the_latest_runs_of_each_kind_are_kept(settings):
     from podsift.store import KEEP_RUNS
 
     with Store.open(settings.db_path) as store:
-        first_scheduler = store.start_run("scheduler", "me:1")
+        first_scheduler = store.runs.start("scheduler", "me:1")
         for _ in range(KEEP_RUNS + 3):
-            store.start_run("scan", "me:1")
-        kinds = dict(store.conn.execute("SELECT kind, COUNT(*) FROM runs GROUP BY kind").fetchall())
-        assert kinds == {"scan": KEEP_RUNS, "scheduler": 1} and store.latest_run("scheduler").id == first_scheduler
+            store.runs.start("scan", "me:1")
+        kinds = dict(store.db.execute("SELECT kind, COUNT(*) FROM runs GROUP BY kind").fetchall())
+        assert kinds == {"scan": KEEP_RUNS, "scheduler": 1} and store.runs.latest("scheduler").id == first_scheduler

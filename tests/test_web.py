@@ -82,7 +82,7 @@ def test_votes_are_stored(web, settings):
     )
     assert response.status_code == 303 and response.headers["location"] == "/digest/2026-11-02"
     with Store.open(settings.db_path) as store:
-        assert store.votes(1) == {insight_id: 1}
+        assert store.insights.votes(1) == {insight_id: 1}
     assert "vote on" in web.get("/digest/2026-11-02").text
 
 
@@ -105,7 +105,7 @@ def test_shows_add_import_export_remove(web):
 
 def test_a_paused_feed_is_shown_as_paused(web, settings):
     with Store.open(settings.db_path) as store:
-        store.conn.execute("UPDATE shows SET paused = 1, error = 'HTTP 410: the show has moved or ended'")
+        store.db.execute("UPDATE shows SET paused = 1, error = 'HTTP 410: the show has moved or ended'")
     log_in(web)
     page = web.get("/feeds").text
     assert "paused" in page and "the show has moved or ended" in page
@@ -123,7 +123,7 @@ def test_unsubscribe_link_works_without_login_and_only_with_its_token(web, setti
     assert "Stop receiving" in web.get(url).text
     assert web.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # RFC 8058 one-click POST
     with Store.open(settings.db_path) as store:
-        assert store.mail_recipients() == []
+        assert store.people.mailable() == []
 
 
 def test_search_finds_insights_and_sentences_and_takes_any_text(web):
@@ -232,7 +232,7 @@ def test_no_secret_in_error_pages_or_logs(settings, embedder, tmp_path):
         client.post("/login", data={"email": "ada@example.org", "password": "s3cret", "csrf": token})
         assert client.get("/feeds").status_code == 200  # logged in
         with Store.open(settings.db_path) as store:  # something goes badly wrong under the app
-            store.conn.execute("ALTER TABLE insights RENAME TO insights_gone")
+            store.db.execute("ALTER TABLE insights RENAME TO insights_gone")
         failed = client.get("/digest/2026-11-02")
         session = client.cookies.get("podsift_session")
     key = (settings.home / "secret.key").read_bytes()
@@ -272,12 +272,12 @@ def test_third_party_text_never_becomes_markup_in_the_web_app_email_or_atom(sett
 
     recipient = seed(settings, embedder, password="s3cret", show_title=HOSTILE, audio_url="javascript:alert(1)")
     with Store.open(settings.db_path) as store:
-        store.conn.execute("UPDATE episodes SET title = ?, description = ?", (HOSTILE, HOSTILE))
-        store.conn.execute("UPDATE insights SET text = text || ?, quote = quote || ?", (HOSTILE, HOSTILE))
-        segments = json.loads(store.conn.execute("SELECT segments FROM transcripts").fetchone()[0])
+        store.db.execute("UPDATE episodes SET title = %s, description = %s", (HOSTILE, HOSTILE))
+        store.db.execute("UPDATE insights SET text = text || %s, quote = quote || %s", (HOSTILE, HOSTILE))
+        segments = json.loads(store.db.execute("SELECT segments FROM transcripts").fetchone()[0])
         segments[3][3] += HOSTILE
-        store.conn.execute("UPDATE transcripts SET segments = ?", (json.dumps(segments),))
-        store.conn.execute("INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', 18, 1, ?)", (HOSTILE,))
+        store.db.execute("UPDATE transcripts SET segments = %s", (json.dumps(segments),))
+        store.db.execute("INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', 18, 1, %s)", (HOSTILE,))
         items = digest_for(store, settings, recipient.id, date(2026, 11, 2), embedder).items
     assert items and HOSTILE in items[0].insight.text  # the hostile insight is in the digest
 
@@ -306,7 +306,7 @@ def test_a_malformed_feed_url_is_refused_by_the_form_and_the_opml_import(web, se
     imported = web.post("/feeds/import", data={"csrf": token}, files={"opml": ("subs.opml", opml, "text/xml")})
     assert "Imported 0 new show(s) of 0" in imported.text
     with Store.open(settings.db_path) as store:
-        assert [s.feed_url for s in store.shows()] == ["https://a.example/feed"]
+        assert [s.feed_url for s in store.shows.followed()] == ["https://a.example/feed"]
 
 
 def test_the_admin_page_shows_the_owner_what_podsift_status_says(web, settings, embedder):
@@ -346,7 +346,7 @@ def test_odd_inputs_get_a_4xx_page_that_says_what_is_valid(web, settings, path, 
     response = web.get(path)
     assert response.status_code == status and text in response.text, response.text[:300]
     with Store.open(settings.db_path) as store:
-        assert [day for day, _ in store.digest_days(1)] in ([], ["2026-11-02"])  # nothing stored for odd days
+        assert [day for day, _ in store.digests.days(1)] in ([], ["2026-11-02"])  # nothing stored for odd days
 
 
 def test_a_search_of_too_many_words_is_refused_at_once(web):
@@ -383,7 +383,7 @@ def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(settings,
             token = csrf(client.get("/login").text)
             client.post("/login", data={"email": "ada@example.org", "password": "s3cret", "csrf": token})
             token = csrf(client.get("/feeds").text)
-            other.conn.execute("BEGIN IMMEDIATE")  # the write lock, as a long scan's transaction holds it
+            other.db.execute("BEGIN IMMEDIATE")  # the write lock, as a long scan's transaction holds it
             voting = threading.Thread(
                 target=client.post, args=("/insight/1/vote",), kwargs={"data": {"vote": "up", "csrf": token}}
             )
@@ -392,11 +392,11 @@ def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(settings,
             started = time.monotonic()
             assert httpx.get(f"{base}/login", timeout=10).status_code == 200
             answered = time.monotonic() - started
-            other.conn.execute("COMMIT")
+            other.db.execute("COMMIT")
             voting.join(timeout=60)
         assert answered < 5, f"the login page waited {answered:.1f} s behind a blocked handler"
         with Store.open(settings.db_path) as store:
-            assert store.votes(1) == {1: 1}  # and the vote went through once the lock was free
+            assert store.insights.votes(1) == {1: 1}  # and the vote went through once the lock was free
     finally:
         web.should_exit = True
 
@@ -528,23 +528,23 @@ def test_an_unsubscribe_can_be_undone_from_the_same_link(web, settings):
     done = web.post(url, data={"List-Unsubscribe": "One-Click"})
     assert "no more digest emails" in done.text and 'action="' in done.text and "Resubscribe" in done.text
     with Store.open(settings.db_path) as store:
-        assert store.mail_recipients() == []
+        assert store.people.mailable() == []
     again = web.post(url.replace("/unsubscribe/", "/resubscribe/"))
     assert again.status_code == 200 and "back on" in again.text
     with Store.open(settings.db_path) as store:
-        assert [r.email for r in store.mail_recipients()] == ["ada@example.org"]
+        assert [r.email for r in store.people.mailable()] == ["ada@example.org"]
     assert web.post(url.replace("/unsubscribe/1/", "/resubscribe/2/")).status_code == 404
 
 
 def test_a_person_who_unsubscribed_can_turn_email_back_on_when_logged_in(web, settings):
     with Store.open(settings.db_path) as store:
-        store.unsubscribe_email(1)
+        store.people.stop_email(1)
     log_in(web)
     page = web.get("/digest/2026-11-02").text
     assert "Email is off" in page
     web.post("/email/on", data={"csrf": csrf(page)})
     with Store.open(settings.db_path) as store:
-        assert [r.email for r in store.mail_recipients()] == ["ada@example.org"]
+        assert [r.email for r in store.people.mailable()] == ["ada@example.org"]
     assert "Email is off" not in web.get("/digest/2026-11-02").text
 
 
@@ -559,13 +559,13 @@ def test_an_opml_import_is_capped_with_a_clear_message(web, settings):
     page = web.post("/feeds/import", data={"csrf": token}, files={"opml": ("subs.opml", huge, "text/xml")})
     assert "larger than 2 MB" in page.text
     with Store.open(settings.db_path) as store:
-        assert len(store.shows()) == 1  # nothing imported from either
+        assert len(store.shows.followed()) == 1  # nothing imported from either
 
 
 def test_the_shows_page_comes_in_pages(web, settings):
     with Store.open(settings.db_path) as store:
         for n in range(250):
-            store.subscribe(1, f"https://s{n:03d}.example/rss", f"Show {n:03d}")
+            store.shows.subscribe(1, f"https://s{n:03d}.example/rss", f"Show {n:03d}")
     log_in(web)
     first = web.get("/feeds")
     rows = lxml.html.fromstring(first.text).xpath("//table//tr[td]")

@@ -46,7 +46,7 @@ def ada(settings, embedder):
 
 def person(settings):
     with Store.open(settings.db_path) as store:
-        return store.recipient_by_email("ada@example.org")
+        return store.people.by_email("ada@example.org")
 
 
 def test_settings_are_saved_and_a_wrong_one_is_refused_with_what_is_valid(ada, settings):
@@ -94,10 +94,10 @@ def test_a_password_change_needs_the_current_one_and_logs_out_every_other_sessio
 def test_the_admin_page_lists_people_feeds_and_the_outbox_and_retries_a_failed_email(ada, settings, embedder):
     seed(settings, embedder, "bo@example.org", "hunter2", "https://b.example/1.mp3", "Ice Hour", "https://b.example/f")
     with Store.open(settings.db_path) as store:
-        bo = store.recipient_by_email("bo@example.org")
-        failed = store.queue_delivery(bo.id, "2026-11-02", "email", None, "<m1@example.org>")
-        store.delivery_failed(failed.id, "550 mailbox unavailable")
-        store.record_feed_error(store.show_by_url("https://b.example/f").id, 404, "HTTP 404 Not Found", None, False)
+        bo = store.people.by_email("bo@example.org")
+        failed = store.outbox.queue(bo.id, "2026-11-02", "email", None, "<m1@example.org>")
+        store.outbox.failed(failed.id, "550 mailbox unavailable")
+        store.shows.record_error(store.shows.by_url("https://b.example/f").id, 404, "HTTP 404 Not Found", None, False)
 
     page = lxml.html.fromstring(ada.get("/admin").text)
     people = page.get_element_by_id("people-table").text_content()
@@ -109,7 +109,7 @@ def test_the_admin_page_lists_people_feeds_and_the_outbox_and_retries_a_failed_e
     retried = post(ada, f"/admin/outbox/{failed.id}/retry", page="/admin")
     assert retried.status_code == 200 and "queued again" in retried.text
     with Store.open(settings.db_path) as store:
-        assert store.delivery(failed.id).status == "pending"
+        assert store.outbox.get(failed.id).status == "pending"
 
     bo_client = logged_in(settings, "bo@example.org", "hunter2")
     assert bo_client.get("/admin").status_code == 404
@@ -126,7 +126,7 @@ def test_a_show_page_lists_its_episodes_and_checks_the_feed_now(settings, embedd
 
     client = logged_in(load_settings())
     with Store.open(settings.db_path) as store:
-        show = store.show_by_url(f"{server.url}/feed.xml")
+        show = store.shows.by_url(f"{server.url}/feed.xml")
 
     page = client.get(f"/show/{show.id}")
     assert page.status_code == 200 and "Glaciers" in page.text and "done" in page.text
@@ -142,7 +142,7 @@ def test_a_show_page_lists_its_episodes_and_checks_the_feed_now(settings, embedd
 
 def test_a_show_is_removed_only_after_its_confirmation_page(ada, settings):
     with Store.open(settings.db_path) as store:
-        show = store.shows()[0]
+        show = store.shows.followed()[0]
     confirm = ada.get(f"/show/{show.id}/remove")
     assert confirm.status_code == 200 and "Remove Cold Facts?" in confirm.text
     assert "Cold Facts" in ada.get("/feeds").text  # asking is not removing

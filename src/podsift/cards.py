@@ -234,7 +234,7 @@ def edit_cards(
     outcome is stored as it arrives. An endpoint that cannot be reached, times out or rate-limits
     (429) stops the pass: what is left is tried at the next scan."""
     recent = datetime.now(timezone.utc) - timedelta(days=CARD_DAYS)
-    report, insights = CardReport(), store.uncarded(CARD_RANKS, min(since, recent) if since else recent)
+    report, insights = CardReport(), store.insights.uncarded(CARD_RANKS, min(since, recent) if since else recent)
     sources = _sources(store, insights)
     reporter.start("Cards", len(insights))
     with ThreadPoolExecutor(endpoint.max_concurrent, thread_name_prefix="card") as pool:
@@ -245,7 +245,7 @@ def edit_cards(
             if error is not None:
                 report.failed += 1
                 report.last_failure = str(error)
-                store.save_card(
+                store.insights.save_card(
                     insight.id, endpoint.model, PROMPT_VERSION, "failed", reason=str(error), seconds=seconds
                 )
                 if not isinstance(error, HTTPStatusError) or error.status == 429:  # down, or asks us to wait
@@ -255,7 +255,7 @@ def edit_cards(
                 title, text, reason = judge(answer, sources[insight.id], embedder)
                 outcome = "rejected" if reason else "accepted"
                 setattr(report, outcome, getattr(report, outcome) + 1)
-                store.save_card(
+                store.insights.save_card(
                     insight.id,
                     endpoint.model,
                     PROMPT_VERSION,
@@ -302,8 +302,8 @@ def _sources(store: Store, insights: list[StoredInsight]) -> dict[int, Source]:
     sources, segments, notes = {}, {}, {}
     for i in insights:
         if i.episode_id not in segments:
-            segments[i.episode_id] = store.transcript(i.episode_id).segments
-            notes[i.episode_id] = store.lookup_episode(str(i.episode_id)).description
+            segments[i.episode_id] = store.transcripts.get(i.episode_id).segments
+            notes[i.episode_id] = store.episodes.get(i.episode_id).description
         before, after = _around(segments[i.episode_id], i.start, i.end)
         sources[i.id] = Source(i.extract, before, after, i.show_title, i.episode_title, notes[i.episode_id])
     return sources

@@ -3,7 +3,6 @@ stage called, result printed. Data goes to stdout, progress and messages to stde
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,9 +39,9 @@ from .render import (
     transcript_vtt,
 )
 from .schedule import Scheduler, daily_job
-from .settings import Settings, clock_time, default_home, load_settings, zone
+from .settings import Settings, clock_time, load_settings, zone
 from .status import status as read_status
-from .store import EPISODE_STATES, Store, explain
+from .store import EPISODE_STATES, Store
 from .transcribe import WhisperTranscriber
 from .users import hash_password
 
@@ -56,9 +55,7 @@ class PodsiftGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except sqlite3.Error as exc:  # a full disk or a read-only home, met in the middle of some stage
-            self.fail_with(explain(exc, default_home() / "podsift.db"))
-        except PodsiftError as exc:
+        except PodsiftError as exc:  # a StoreError too: a full disk or a read-only home, met mid-stage
             self.fail_with(exc)
 
     @staticmethod
@@ -95,12 +92,12 @@ for_many = click.option("--for", "for_emails", metavar="EMAIL", multiple=True, h
 
 def _person(store: Store, email: str | None) -> int:
     """The recipient `--for EMAIL` names, or the install's owner without it."""
-    return store.recipient_by_email(email).id if email else store.local_recipient()
+    return store.people.by_email(email).id if email else store.people.local()
 
 
 def _people(store: Store, emails) -> list[int]:
     """The recipients a repeated `--for` names, or the install's owner without it."""
-    return [_person(store, e) for e in emails] or [store.local_recipient()]
+    return [_person(store, e) for e in emails] or [store.people.local()]
 
 
 @main.command()
@@ -118,8 +115,8 @@ def subscribe(sources, for_emails):
     feeds = _feeds_from(sources)
     with _store(settings) as store:
         for recipient in _people(store, for_emails):
-            added = sum(store.subscribe(recipient, url, title)[1] for title, url in feeds)
-            who = f"{store.recipient(recipient).email}: s" if for_emails else "S"
+            added = sum(store.shows.subscribe(recipient, url, title)[1] for title, url in feeds)
+            who = f"{store.people.get(recipient).email}: s" if for_emails else "S"
             err.print(f"{who}ubscribed to {added} new feed(s) ({len(feeds) - added} already followed).")
     err.print("Next: `podsift scan`.")
 
@@ -154,9 +151,9 @@ def unsubscribe(urls, for_emails):
     settings = load_settings()
     with _store(settings) as store:
         for recipient in _people(store, for_emails):
-            who = store.recipient(recipient).email if for_emails else "You"
+            who = store.people.get(recipient).email if for_emails else "You"
             for url in urls:
-                if store.unsubscribe(recipient, url):
+                if store.shows.unsubscribe(recipient, url):
                     err.print(f"{who}: unsubscribed from {url}" if for_emails else f"Unsubscribed from {url}")
                 else:
                     err.print(f"{who} {'was' if for_emails else 'were'} not subscribed to {url}")
@@ -168,7 +165,7 @@ def feeds(for_email):
     """List your subscriptions: title, episodes, last check and any error."""
     settings = load_settings()
     with _store(settings) as store:
-        shows = store.shows(_person(store, for_email))
+        shows = store.shows.followed(_person(store, for_email))
     if not shows:
         err.print("No subscriptions yet: `podsift subscribe URL` or `podsift subscribe subscriptions.opml`.")
         return
@@ -198,7 +195,7 @@ def export_opml(output, for_email):
     """Write your subscriptions as OPML, for another podcast app or a backup."""
     settings = load_settings()
     with _store(settings) as store:
-        shows = store.shows(_person(store, for_email))
+        shows = store.shows.followed(_person(store, for_email))
     data = to_opml([(s.title, s.feed_url) for s in shows])
     if output:
         Path(output).write_bytes(data)
@@ -287,7 +284,7 @@ def episodes(state):
     """List stored episodes with their id, state and show."""
     settings = load_settings()
     with _store(settings) as store:
-        rows = store.episodes(states=tuple(state), followed=True)
+        rows = store.episodes.matching(states=tuple(state), followed=True)
     table = Table("Id", "Published", "Show", "Episode", "State")
     for e in rows:
         when = e.published_at.date().isoformat() if e.published_at else ""
@@ -310,8 +307,8 @@ def transcript(episode, fmt):
     """Print one episode's transcript. EPISODE is its id, guid or the start of its title."""
     settings = load_settings()
     with _store(settings) as store:
-        found = store.lookup_episode(episode)
-        text = store.transcript(found.id)
+        found = store.episodes.lookup(episode)
+        text = store.transcripts.get(found.id)
     rendered = {
         "text": lambda: transcript_text(text),
         "vtt": lambda: transcript_vtt(text),
@@ -347,7 +344,7 @@ def digest(day, fmt, rebuild, for_email):
     shorter digest rather than filler."""
     settings = load_settings()
     with _store(settings) as store:
-        person = store.recipient(_person(store, for_email))
+        person = store.people.get(_person(store, for_email))
         timezone = person.timezone or settings.timezone  # "yesterday" is the person's own
         when = digest_day(day.date(), timezone) if day else yesterday(timezone)
         found = digest_for(store, settings, person.id, when, MiniLM(), rebuild)
@@ -373,14 +370,14 @@ def insights(ref, fmt, explain, for_email):
     """Every episode's insights, best first, with their score (and its reasons with --explain)."""
     settings = load_settings()
     with _store(settings) as store:
-        person = store.recipient_by_email(for_email).id if for_email else None
+        person = store.people.by_email(for_email).id if for_email else None
         if ref:
-            episodes = [store.lookup_episode(ref)]
-            if person and episodes[0].show_id not in {show.id for show in store.shows(person)}:
+            episodes = [store.episodes.lookup(ref)]
+            if person and episodes[0].show_id not in {show.id for show in store.shows.followed(person)}:
                 raise PodsiftError(f"{for_email} does not follow {episodes[0].show_title!r}")
         else:
-            episodes = store.episodes(states=("extracted",), recipient_id=person, followed=True)
-        found = store.insights(episode_ids=[e.id for e in episodes])
+            episodes = store.episodes.matching(states=("extracted",), recipient_id=person, followed=True)
+        found = store.insights.matching(episode_ids=[e.id for e in episodes])
     groups = [(e, [i for i in found if i.episode_id == e.id]) for e in episodes]
     sys.stdout.write(insights_json(groups, explain) if fmt == "json" else insights_text(groups, explain))
 
@@ -391,8 +388,8 @@ def outbox(day):
     """The email outbox: each recipient's digest per day, sent, pending a retry, or failed and why."""
     settings = load_settings()
     with _store(settings) as store:
-        emails = {r.id: r.email or "" for r in store.recipients()}
-        rows = store.deliveries(day.date().isoformat() if day else None)
+        emails = {r.id: r.email or "" for r in store.people.all()}
+        rows = store.outbox.all(day.date().isoformat() if day else None)
     if not rows:
         err.print("The outbox is empty: `podsift run` or `podsift serve` sends the digests.")
         return
@@ -504,11 +501,11 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
     password = _password(password_stdin, required=False)
     settings = load_settings()
     with _store(settings) as store:
-        recipient, created = store.add_recipient(email, name, hash_password(password) if password else None)
+        recipient, created = store.people.add(email, name, hash_password(password) if password else None)
         if interests:
-            store.set_interests(recipient.id, list(interests))
+            store.people.set_interests(recipient.id, list(interests))
         if zone_name or delivery_time:
-            store.set_schedule(recipient.id, zone_name, delivery_time)
+            store.people.set_schedule(recipient.id, zone_name, delivery_time)
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
 
 
@@ -537,7 +534,7 @@ def user_list():
     digest emailed, and whether their email is off (they used the unsubscribe link)."""
     settings = load_settings()
     with _store(settings) as store:
-        people, owner = store.people(), store.owner()
+        people, owner = store.people.overview(), store.people.owner()
     table = Table("Email", "Name", "Shows", "Delivery", "Last digest sent", "Email", "Web login")
     for person, shows, last_sent in people:
         email = (person.email or "(none: the command line's default)") + (" (owner)" if person.id == owner else "")
@@ -563,10 +560,10 @@ def user_remove(email, yes):
     Transcripts and insights stay, since they belong to the shows (which others may follow)."""
     settings = load_settings()
     with _store(settings) as store:
-        person = store.recipient_by_email(email)
+        person = store.people.by_email(email)
         if not yes:
             click.confirm(f"Remove {email} and their subscriptions and digests?", abort=True, err=True)
-        store.remove_recipient(person.id)
+        store.people.remove(person.id)
     err.print(f"Removed {email}.")
 
 
@@ -578,7 +575,7 @@ def user_passwd(email, password_stdin):
     password = _password(password_stdin, required=True)
     settings = load_settings()
     with _store(settings) as store:
-        store.set_password(store.recipient_by_email(email).id, hash_password(password))
+        store.people.set_password(store.people.by_email(email).id, hash_password(password))
     err.print(f"Password set for {email}; they log in at {settings.base_url}.")
 
 
@@ -588,8 +585,8 @@ def user_enable(email):
     """Turn a person's email back on after they unsubscribed (with the link in a digest)."""
     settings = load_settings()
     with _store(settings) as store:
-        recipient = store.recipient_by_email(email)
-        store.resubscribe_email(recipient.id)
+        recipient = store.people.by_email(email)
+        store.people.resume_email(recipient.id)
     was = "was off; it is back on" if recipient.unsubscribed_at else "was already on"
     err.print(f"Email to {email} {was}: the next digest is emailed as before.")
 
@@ -623,7 +620,7 @@ def llm_reedit(ref):
     emailed keep the text they were sent with."""
     settings = load_settings()
     with _store(settings) as store:
-        gone = store.forget_cards(store.lookup_episode(ref).id if ref else None)
+        gone = store.insights.forget_cards(store.episodes.lookup(ref).id if ref else None)
     err.print(f"Forgot {gone} card(s); `podsift scan` edits them again with {settings.llm.model or 'the [llm] model'}.")
 
 
@@ -654,8 +651,8 @@ def run_command(day, quiet):
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
         ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
-        report = daily_job(ctx, {r.id: [when] for r in store.recipients()}, MiniLM(), server)
-        emails = {r.id: r.email for r in store.recipients()}
+        report = daily_job(ctx, {r.id: [when] for r in store.people.all()}, MiniLM(), server)
+        emails = {r.id: r.email for r in store.people.all()}
     for d in report.deliveries:
         detail = f" ({d.error})" if d.error else ""
         out.print(Text(f"{d.day}: {emails.get(d.recipient_id) or d.recipient_id}: {d.status}{detail}"))

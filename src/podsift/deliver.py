@@ -145,23 +145,23 @@ def deliver_email(
     digest_id: int | None = None,
 ) -> Delivery:
     """Queue, claim, send and record one recipient's digest for a day; safe to call any number of times."""
-    delivery = store.queue_delivery(recipient.id, day, "email", digest_id, message_id_for(settings, recipient.id, day))
+    delivery = store.outbox.queue(recipient.id, day, "email", digest_id, message_id_for(settings, recipient.id, day))
     at = datetime.now(timezone.utc)
-    if not store.claim_delivery(delivery.id, iso(at), iso(at + LEASE), holder_name()):
+    if not store.outbox.claim(delivery.id, iso(at), iso(at + LEASE), holder_name()):
         return delivery  # sent, failed, not due yet, or being sent by another process
     try:
         send(server, compose(settings, recipient, day, items, delivery.message_id))
     except PermanentFailure as exc:
-        store.delivery_failed(delivery.id, str(exc))
+        store.outbox.failed(delivery.id, str(exc))
     except TemporaryFailure as exc:
         attempts = delivery.attempts + 1
         if attempts >= MAX_ATTEMPTS:
-            store.delivery_failed(delivery.id, f"gave up after {attempts} attempts: {exc}")
+            store.outbox.failed(delivery.id, f"gave up after {attempts} attempts: {exc}")
         else:
-            store.delivery_retry(delivery.id, str(exc), iso(at + BACKOFF[attempts - 1]))
+            store.outbox.retry_later(delivery.id, str(exc), iso(at + BACKOFF[attempts - 1]))
     else:
-        store.delivery_sent(delivery.id)
-    return store.delivery(delivery.id)
+        store.outbox.sent(delivery.id)
+    return store.outbox.get(delivery.id)
 
 
 def _text(reply) -> str:

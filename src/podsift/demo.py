@@ -88,19 +88,19 @@ def run_demo(home: Path | None, out: Console, err: Console) -> None:
         with tempfile.TemporaryDirectory() as served, serve_demo(Path(served)) as feed_url:
             err.print(f"Serving the demo podcast at {feed_url}")
             with _store(settings) as store:
-                store.subscribe(store.local_recipient(), feed_url, TITLE)
+                store.shows.subscribe(store.people.local(), feed_url, TITLE)
             report = run_scan(settings, since=None)
         print_report(report)
         with _store(settings) as store:
-            episodes = store.episodes(states=("extracted",))
+            episodes = store.episodes.matching(states=("extracted",))
             for episode in episodes:
-                transcript = store.transcript(episode.id)
+                transcript = store.transcripts.get(episode.id)
                 source = "publisher's transcript" if transcript.source == "publisher" else "transcribed here"
                 out.rule(f"{episode.title} ({source})")
                 out.print(transcript_text(transcript), markup=False)
             local = zone(settings.timezone)
             for day in sorted({e.published_at.astimezone(local).date() for e in episodes if e.published_at}):
-                digest = digest_for(store, settings, store.local_recipient(), day, MiniLM())
+                digest = digest_for(store, settings, store.people.local(), day, MiniLM())
                 note = " (provisional: the day is not over)" if digest.provisional else ""
                 out.rule(f"The digest for {day}{note}")
                 out.print(digest_text(day.isoformat(), digest.items), markup=False)

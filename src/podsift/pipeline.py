@@ -91,7 +91,7 @@ class Context:
     def claim(self, episode: Episode, *states: str) -> bool:
         """Take `episode` for this scan, if it is still in one of `states` and no live process has it."""
         at = datetime.now(timezone.utc)
-        return self.store.claim(episode.id, states, self.holder, iso(at + CLAIM_LEASE), iso(at))
+        return self.store.episodes.claim(episode.id, states, self.holder, iso(at + CLAIM_LEASE), iso(at))
 
 
 def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
@@ -111,7 +111,9 @@ def scan(ctx: Context, since: datetime | None = None) -> ScanReport:
 
 def _scan(ctx: Context, since: datetime | None, report: ScanReport) -> None:
     report.feeds = poll_feeds(ctx, since)
-    ctx.store.requeue(("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts)
+    ctx.store.episodes.requeue(
+        ("skipped", "failed") if since else ("failed",), since or EPOCH, ctx.settings.scan.max_attempts
+    )
     with holding_claims(ctx), extracting(ctx, report):
         while True:
             needs_audio = reuse_publisher_transcripts(ctx, report)
@@ -147,10 +149,10 @@ def retry_outbox(ctx: Context, embedder: Embedder, server: SmtpServer | None) ->
     if server is None:
         return []
     sent = []
-    for owed in ctx.store.unsent_deliveries():
-        recipient = ctx.store.recipient(owed.recipient_id)
+    for owed in ctx.store.outbox.unsent():
+        recipient = ctx.store.people.get(owed.recipient_id)
         if recipient.unsubscribed_at:  # owed from before they left: owed no more
-            ctx.store.delivery_cancelled(owed.id, UNSUBSCRIBED)
+            ctx.store.outbox.cancel(owed.id, UNSUBSCRIBED)
             continue
         _, delivery = deliver_day(ctx, recipient, date.fromisoformat(owed.day), embedder, server)
         if delivery and delivery.status != owed.status:
@@ -161,7 +163,7 @@ def retry_outbox(ctx: Context, embedder: Embedder, server: SmtpServer | None) ->
 def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
     """Fetch every followed, unpaused feed in parallel; store each result as it arrives."""
     at = datetime.now(timezone.utc)
-    shows = [s for s in ctx.store.shows() if due(s, at)]
+    shows = [s for s in ctx.store.shows.followed() if due(s, at)]
     ctx.reporter.start("Feeds", len(shows))
     results = []
     with ThreadPoolExecutor(ctx.settings.scan.feed_workers, thread_name_prefix="feed") as pool:
@@ -179,7 +181,7 @@ def poll_feeds(ctx: Context, since: datetime | None) -> list[FeedResult]:
 def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episode]:
     """Store the publisher's transcript of every queued episode that has one; return the rest,
     unclaimed: the download claims each as it starts."""
-    queued = ctx.store.claimable(("new",), iso(datetime.now(timezone.utc)))
+    queued = ctx.store.episodes.claimable(("new",), iso(datetime.now(timezone.utc)))
     language = ctx.settings.transcribe.language
     with_links = [e for e in queued if best_transcript_links(e.transcript_links, language) and ctx.claim(e, "new")]
     needs_audio = [e for e in queued if not best_transcript_links(e.transcript_links, language)]
@@ -192,11 +194,11 @@ def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episod
             episode = futures[future]
             try:
                 transcript, seconds = future.result()
-                ctx.store.save_transcript(episode.id, transcript, seconds)
+                ctx.store.transcripts.save(episode.id, transcript, seconds)
                 report.reused += 1
             except PodsiftError as exc:
                 ctx.reporter.note(f"{episode.title}: publisher transcript unusable ({exc}); transcribing the audio")
-                ctx.store.release_claims(ctx.holder, episode.id)
+                ctx.store.episodes.release_claims(ctx.holder, episode.id)
                 needs_audio.append(episode)
             ctx.reporter.advance("Transcripts")
     return needs_audio
@@ -234,13 +236,13 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
 @contextmanager
 def recorded(ctx: Context, report: ScanReport):
     """Record the scan in the store's runs, for `podsift status`: how it ended and what it did."""
-    run = ctx.store.start_run("scan", ctx.holder)
+    run = ctx.store.runs.start("scan", ctx.holder)
     try:
         yield
     except BaseException as exc:
-        ctx.store.end_run(run, "failed" if isinstance(exc, Exception) else "stopped", report.summary(), describe(exc))
+        ctx.store.runs.end(run, "failed" if isinstance(exc, Exception) else "stopped", report.summary(), describe(exc))
         raise
-    ctx.store.end_run(run, "ok", report.summary())
+    ctx.store.runs.end(run, "ok", report.summary())
 
 
 @contextmanager
@@ -252,7 +254,7 @@ def holding_claims(ctx: Context):
     def renew() -> None:
         with Store.open(ctx.settings.db_path) as store:
             while not done.wait(CLAIM_RENEW.total_seconds()):
-                store.renew_claims(ctx.holder, iso(datetime.now(timezone.utc) + CLAIM_LEASE))
+                store.episodes.renew_claims(ctx.holder, iso(datetime.now(timezone.utc) + CLAIM_LEASE))
 
     renewer = threading.Thread(target=renew, name="claims", daemon=True)
     renewer.start()
@@ -261,13 +263,13 @@ def holding_claims(ctx: Context):
     finally:
         done.set()
         renewer.join()
-        ctx.store.release_claims(ctx.holder)
+        ctx.store.episodes.release_claims(ctx.holder)
 
 
 def wait_for_others(ctx: Context, report: ScanReport) -> bool:
     """While another live process works on queued episodes, wait a moment and say so (True: look
     again, for what it frees or leaves behind); False once nobody else is at work."""
-    others = ctx.store.others_at_work(ctx.holder, iso(datetime.now(timezone.utc)))
+    others = ctx.store.episodes.others_at_work(ctx.holder, iso(datetime.now(timezone.utc)))
     if not others or ctx.stop.is_set():
         return False
     for holder, count in others.items():
@@ -307,7 +309,7 @@ def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.E
         mine = dataclasses.replace(ctx, store=store)  # claims made on this thread's own connection
         while not ctx.stop.is_set():
             last_look = not transcribing.is_set()
-            episodes = store.claimable(("transcribed",), iso(datetime.now(timezone.utc)))
+            episodes = store.episodes.claimable(("transcribed",), iso(datetime.now(timezone.utc)))
             ctx.reporter.grow("Insights", len(episodes))
             for episode in episodes:
                 if ctx.stop.is_set():
@@ -325,12 +327,12 @@ def _extract_one(ctx: Context, episode: Episode, report: ScanReport) -> None:
     """One episode's insights, stored; whatever goes wrong fails this episode alone (and later scans
     retry it from its transcript), never the scan."""
     try:
-        insights = ctx.extractor.extract(ctx.store.transcript(episode.id), episode.title, episode.description)
+        insights = ctx.extractor.extract(ctx.store.transcripts.get(episode.id), episode.title, episode.description)
     except Exception as exc:  # a bug or a row it cannot read: one episode must not stop every scan
         log.exception("reading the insights of episode %s failed", episode.id)
         _fail(ctx, episode, f"reading its insights failed ({describe(exc)}); this is a bug: please report it", report)
         return
-    ctx.store.save_insights(episode.id, insights)
+    ctx.store.insights.save(episode.id, insights)
     report.extracted += 1
     report.insights += len(insights)
 
@@ -338,14 +340,14 @@ def _extract_one(ctx: Context, episode: Episode, report: ScanReport) -> None:
 def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
     """Audio an earlier, interrupted scan downloaded but did not transcribe, claimed for this one."""
     ready = []
-    for episode in ctx.store.claimable(("downloaded",), iso(datetime.now(timezone.utc))):
+    for episode in ctx.store.episodes.claimable(("downloaded",), iso(datetime.now(timezone.utc))):
         if not ctx.claim(episode, "downloaded"):
             continue
         path = Path(episode.audio_path or "")
         if episode.audio_path and path.exists():
             ready.append((episode, path))
         else:
-            ctx.store.set_state(episode.id, "new", release=True)
+            ctx.store.episodes.set_state(episode.id, "new", release=True)
     return ready
 
 
@@ -378,7 +380,7 @@ def _downloaded(ctx: Context, episode: Episode, future: Future, report: ScanRepo
     except PodsiftError as exc:
         _fail(ctx, episode, f"download failed: {exc}", report)
         return []
-    ctx.store.set_state(episode.id, "downloaded", audio_path=str(path))
+    ctx.store.episodes.set_state(episode.id, "downloaded", audio_path=str(path))
     return [(episode, path)]
 
 
@@ -398,7 +400,7 @@ def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanRepo
         return
     if not episode.duration:
         ctx.reporter.grow("Transcribing", transcript.duration)
-    ctx.store.save_transcript(episode.id, transcript, seconds)
+    ctx.store.transcripts.save(episode.id, transcript, seconds)
     report.transcribed += 1
     report.audio_seconds += transcript.duration
     report.transcribe_seconds += seconds
@@ -407,7 +409,7 @@ def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanRepo
 
 
 def _fail(ctx: Context, episode: Episode, reason: str, report: ScanReport) -> None:
-    ctx.store.fail(episode.id, reason)
+    ctx.store.episodes.fail(episode.id, reason)
     report.failures.append((f"{episode.show_title}: {episode.title}", reason))
     ctx.reporter.note(f"{episode.title}: {reason}")
 

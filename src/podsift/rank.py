@@ -87,21 +87,21 @@ def digest_for(
     the day is settled, or if `keep` (it is being sent) and it has something to send. An empty
     digest of an unsettled day is never stored. `rebuild` builds a fixed one again."""
     key = day.isoformat()
-    stored = None if rebuild else store.digest(recipient_id, key)
+    stored = None if rebuild else store.digests.get(recipient_id, key)
     if stored is not None:
         return Digest(key, [DigestItem(insight, also) for insight, also in stored[1]], stored[0])
-    recipient = store.recipient(recipient_id)
+    recipient = store.people.get(recipient_id)
     timezone = recipient.timezone or settings.timezone  # the day in the reader's own zone
     bounds = day_bounds(day, timezone)
-    candidates = store.insights(published=bounds, recipient_id=recipient_id)
-    sent = store.sent_vectors(recipient_id, before_day=key)
+    candidates = store.insights.matching(published=bounds, recipient_id=recipient_id)
+    sent = store.insights.sent_vectors(recipient_id, before_day=key)
     wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
     items = choose(candidates, sent, interests, _voted(store, recipient_id))
     why = "" if keep and items else unsettled(store, recipient_id, day, timezone)
     if why:
         return Digest(key, items, provisional=why)
-    store.save_digest(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items], replace=rebuild)
+    store.digests.save(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items], replace=rebuild)
     return digest_for(store, settings, recipient_id, day, embedder)  # as stored: another process may have been first
 
 
@@ -109,15 +109,15 @@ def unsettled(store: Store, recipient_id: int, day: date, timezone: str) -> str:
     """Why a recipient's day may still gain insights ("" when it cannot), with what to do about it."""
     if not day_over(day, timezone):
         return f"{day} is not over yet in {timezone}"
-    why = store.unsettled(recipient_id, *day_bounds(day, timezone))
+    why = store.digests.unsettled(recipient_id, *day_bounds(day, timezone))
     return f"{why}; `podsift scan` brings it up to date" if why else ""
 
 
 def stored_digests(store: Store, recipient_id: int, limit: int = 30) -> list[tuple[str, str, list[DigestItem]]]:
     """(day, built at, items) of a recipient's latest stored digests that have something to say, newest first."""
     found = []
-    for day, built in store.digest_days(recipient_id, limit, with_items=True):
-        _, items = store.digest(recipient_id, day)
+    for day, built in store.digests.days(recipient_id, limit, with_items=True):
+        _, items = store.digests.get(recipient_id, day)
         found.append((day, built, [DigestItem(insight, also) for insight, also in items]))
     return found
 
@@ -173,10 +173,10 @@ def _lifted(insight: StoredInsight, interests: np.ndarray | None, voted=None) ->
 
 
 def _voted(store: Store, recipient_id: int) -> tuple[np.ndarray, np.ndarray] | None:
-    votes = store.votes(recipient_id)
+    votes = store.insights.votes(recipient_id)
     if not votes:
         return None
-    rated = store.insights_by_id(list(votes))
+    rated = store.insights.by_id(list(votes))
     return (_matrix([i for i in rated if votes[i.id] > 0]), _matrix([i for i in rated if votes[i.id] < 0]))
 
 

@@ -55,7 +55,7 @@ def apply_feed(
 ) -> FeedResult:
     """Parse a fetched feed and store its episodes; the show's validators are saved only on success."""
     if response.not_modified:
-        store.record_fetch(show.id, 304)
+        store.shows.record_fetch(show.id, 304)
         return FeedResult(show, "unchanged")
     try:
         result = parse_feed(response.content, response.url)
@@ -63,15 +63,15 @@ def apply_feed(
         return record_failure(store, show, str(exc), response.status)
     feed = result.feed
     with store.transaction():
-        first_scan = not store.has_episodes(show.id)
+        first_scan = not store.episodes.any_of(show.id)
         new = store_items(store, show.id, feed, settings, since, first_scan)
-        store.update_show_details(
+        store.shows.update_details(
             show.id, feed.title, feed.link, feed.description, feed.author, feed.image, feed.language
         )
-        store.record_fetch(show.id, response.status, response.etag, response.last_modified)
+        store.shows.record_fetch(show.id, response.status, response.etag, response.last_modified)
         moved = response.moved_to or feed.new_url
         if moved and moved != show.feed_url:
-            store.move_show(show.id, moved)
+            store.shows.move(show.id, moved)
     return FeedResult(show, "updated", new, result.warning)
 
 
@@ -102,7 +102,7 @@ def record_failure(
     next_check = (datetime.now(timezone.utc) + timedelta(seconds=wait)).isoformat(timespec="seconds") if wait else None
     if pause:
         message += "; paused: run `podsift subscribe` with this URL again to resume it"
-    store.record_feed_error(show.id, status, message, next_check, pause)
+    store.shows.record_error(show.id, status, message, next_check, pause)
     return FeedResult(show, "failed", message=message)
 
 
@@ -118,12 +118,12 @@ def store_items(
     wanted = _wanted(feed.items, settings, since, first_scan)
     queued = 0
     for item in feed.items:
-        existing = store.find_episode(show_id, item.guid, item.audio_url)
+        existing = store.episodes.find(show_id, item.guid, item.audio_url)
         if existing is not None:
-            store.refresh_episode(existing, item)
+            store.episodes.refresh(existing, item)
             continue
         state = "new" if id(item) in wanted else "skipped"
-        store.add_episode(show_id, item, state)
+        store.episodes.add(show_id, item, state)
         queued += state == "new"
     return queued
 

@@ -15,7 +15,6 @@ locked database, a bug, a feed nobody foresaw): it logs the traceback, records t
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -59,35 +58,35 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
 
     `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
-    if not ctx.store.acquire(LOCK, holder, iso(at + LEASE), iso(at)):
+    if not ctx.store.runs.acquire(LOCK, holder, iso(at + LEASE), iso(at)):
         raise PodsiftError(
             "another podsift process is running the daily job; it delivers this day too. Try again when it has finished"
         )
     try:
-        run = ctx.store.start_run("daily", holder)
+        run = ctx.store.runs.start("daily", holder)
         try:
             report = _deliver_due(ctx, due, embedder, server)
         except BaseException as exc:
-            _record(ctx.store.end_run, run, "failed", "", describe(exc))
+            _record(ctx.store.runs.end, run, "failed", "", describe(exc))
             raise
-        ctx.store.end_run(run, "incomplete" if report.waiting else "ok", report.summary())
+        ctx.store.runs.end(run, "incomplete" if report.waiting else "ok", report.summary())
         return report
     finally:
-        ctx.store.release(LOCK, holder)
+        ctx.store.runs.release(LOCK, holder)
 
 
 def _deliver_due(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> JobReport:
     earliest = min(day for days in due.values() for day in days)
     scan(ctx, since=day_bounds(earliest, ctx.settings.timezone)[0] - timedelta(days=1))
     report = JobReport()
-    for recipient in ctx.store.recipients():
+    for recipient in ctx.store.people.all():
         for day in due.get(recipient.id, []):
             digest, delivery = deliver_day(ctx, recipient, day, embedder, server)
             report.deliveries += [delivery] if delivery else []
             if digest.id is None:
                 report.waiting.append((recipient, day, digest.provisional))
             else:
-                ctx.store.finish_day(recipient.id, day.isoformat())
+                ctx.store.digests.finish_day(recipient.id, day.isoformat())
     report.deliveries += retry_outbox(ctx, embedder, server)
     return report
 
@@ -95,9 +94,11 @@ def _deliver_due(ctx: Context, due: dict[int, list[date]], embedder, server: Smt
 def due_days(store: Store, settings: Settings, now: datetime) -> dict[int, list[date]]:
     """Each recipient's due days at `now`, in their own time zone and at their own delivery time."""
     due = {}
-    for recipient in store.recipients():
+    for recipient in store.people.all():
         local = now.astimezone(zone(recipient.timezone or settings.timezone))
-        days = days_due(local, recipient.delivery_time or settings.delivery_time, store.last_finished_day(recipient.id))
+        days = days_due(
+            local, recipient.delivery_time or settings.delivery_time, store.digests.last_finished_day(recipient.id)
+        )
         if days:
             due[recipient.id] = days
     return due
@@ -135,7 +136,7 @@ class Scheduler(threading.Thread):
         self._embedder = None
 
     def run(self) -> None:
-        run = _record(self._store_call, "start_run", "scheduler", holder_name())
+        run = self._runs(lambda runs: runs.start("scheduler", holder_name()))
         while not self.stopping.is_set():
             wait = self.interval
             try:
@@ -150,12 +151,12 @@ class Scheduler(threading.Thread):
                 else:
                     log.exception("daily job failed (%d in a row); trying again in %g s", self.failures, wait)
                 if run:
-                    _record(self._store_call, "run_error", run, error)
+                    self._runs(lambda runs, error=error: runs.error(run, error))
             if run:
-                _record(self._store_call, "beat", run, self.waiting_for())
+                self._runs(lambda runs: runs.beat(run, self.waiting_for()))
             self.stopping.wait(wait)
         if run:
-            _record(self._store_call, "end_run", run, "stopped")
+            self._runs(lambda runs: runs.end(run, "stopped"))
 
     def tick(self) -> None:
         """Run every recipient's due days, with one scan before them; else send what the outbox owes."""
@@ -184,15 +185,20 @@ class Scheduler(threading.Thread):
             return f"retrying after {self.failures} failed attempt(s)"
         return f"unsettled days: looking again at {iso(self.not_before)}" if self.not_before else "idle"
 
-    def _store_call(self, method: str, *args):
-        with Store.open(self.settings.db_path) as store:
-            return getattr(store, method)(*args)
+    def _runs(self, write):
+        """Write down what the scheduler does: `write(store.runs)` on a store of its own."""
+
+        def call():
+            with Store.open(self.settings.db_path) as store:
+                return write(store.runs)
+
+        return _record(call)
 
 
 def _record(call, *args):
     """Write down what happened, unless the store itself is what fails (its error is already on its way)."""
     try:
         return call(*args)
-    except (sqlite3.Error, PodsiftError) as exc:
+    except PodsiftError as exc:
         log.warning("cannot record the scheduler's state in the store: %s", exc)
         return None

@@ -27,8 +27,8 @@ class Status:
 def status(store: Store, settings: Settings, now: datetime | None = None) -> Status:
     """Everything `podsift status` reports, read from the store."""
     now = now or datetime.now(timezone.utc)
-    scheduler, alive = _scheduler(store.latest_run("scheduler"), now)
-    daily, scan, error = store.latest_run("daily"), store.latest_run("scan"), store.last_error()
+    scheduler, alive = _scheduler(store.runs.latest("scheduler"), now)
+    daily, scan, error = store.runs.latest("daily"), store.runs.latest("scan"), store.runs.last_error()
     lines = [
         ("scheduler", scheduler),
         ("last daily job", _run(daily) if daily else "never run"),
@@ -70,12 +70,12 @@ def _run(run: Run) -> str:
 
 def _next_digests(store: Store, settings: Settings, now: datetime) -> list[tuple[str, str]]:
     lines = []
-    for recipient in store.recipients():
+    for recipient in store.people.all():
         zone_name = recipient.timezone or settings.timezone
         at, days = next_delivery(
             now.astimezone(zone(zone_name)),
             recipient.delivery_time or settings.delivery_time,
-            store.last_finished_day(recipient.id),
+            store.digests.last_finished_day(recipient.id),
         )
         when = "due now" if at == now.astimezone(at.tzinfo) else at.strftime("%Y-%m-%d %H:%M")
         what = ", ".join(d.isoformat() for d in days)
@@ -85,15 +85,15 @@ def _next_digests(store: Store, settings: Settings, now: datetime) -> list[tuple
 
 
 def _episodes(store: Store, settings: Settings) -> str:
-    counts = store.episode_counts()
+    counts = store.episodes.counts()
     text = ", ".join(f"{state} {counts[state]}" for state in sorted(counts)) or "none yet"
-    retried = store.retryable(settings.scan.max_attempts)
+    retried = store.episodes.retryable(settings.scan.max_attempts)
     return text + (f" ({retried} failed will be retried by the next scan)" if retried else "")
 
 
 def _owed(store: Store) -> str:
-    owed = store.unsent_deliveries()
-    failed = sum(d.status == "failed" for d in store.deliveries())
+    owed = store.outbox.unsent()
+    failed = sum(d.status == "failed" for d in store.outbox.all())
     if not owed:
         text = "none"
     else:

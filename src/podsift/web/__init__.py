@@ -116,8 +116,8 @@ def create_app(settings: Settings) -> Starlette:
         with app.store() as store:
             uid = session_user(request, store)
             if uid:
-                me = store.recipient(uid)
-                request.state.owner = store.owner() == uid  # the status page is theirs
+                me = store.people.get(uid)
+                request.state.owner = store.people.owner() == uid  # the status page is theirs
                 request.state.email_off = bool(me.email and me.unsubscribed_at)
         return uid
 
@@ -167,7 +167,7 @@ def create_app(settings: Settings) -> Starlette:
             return app.page(request, "login.html", 429, error="Too many failed logins: wait five minutes.")
         with app.store() as store:
             try:
-                person = store.recipient_by_email(email)
+                person = store.people.by_email(email)
             except NotFound:
                 person = None
             if not verify_password(password, person.password_hash if person else None) or person is None:
@@ -183,14 +183,14 @@ def create_app(settings: Settings) -> Starlette:
 
     def home(request: Request):
         with app.store() as store:
-            days = store.digest_days(request.state.uid, 1)
-            timezone = store.recipient(request.state.uid).timezone or settings.timezone
+            days = store.digests.days(request.state.uid, 1)
+            timezone = store.people.get(request.state.uid).timezone or settings.timezone
         latest = days[0][0] if days else yesterday(timezone).isoformat()
         return RedirectResponse(f"/digest/{latest}", status_code=303)
 
     def day_of(request: Request, store: Store) -> tuple[date, str]:
         """The day in the path and the person's time zone; NotFound, saying what is valid, for any other."""
-        timezone = store.recipient(request.state.uid).timezone or settings.timezone
+        timezone = store.people.get(request.state.uid).timezone or settings.timezone
         try:
             day = date.fromisoformat(request.path_params["day"])
         except ValueError:
@@ -199,14 +199,14 @@ def create_app(settings: Settings) -> Starlette:
 
     def my_episode(request: Request, store: Store) -> Episode:
         """The episode in the path, if the person follows its show; else NotFound."""
-        found = store.lookup_episode(str(request.path_params["id"]))
-        if found.show_id not in {s.id for s in store.shows(request.state.uid)}:
+        found = store.episodes.lookup(str(request.path_params["id"]))
+        if found.show_id not in {s.id for s in store.shows.followed(request.state.uid)}:
             raise NotFound("Not one of your shows.")
         return found
 
     def my_show(request: Request, store: Store) -> Show:
         """The show in the path, if the person follows it; else NotFound."""
-        mine = {show.id: show for show in store.shows(request.state.uid)}
+        mine = {show.id: show for show in store.shows.followed(request.state.uid)}
         if request.path_params["id"] not in mine:
             raise NotFound("Not one of your shows: the Shows page lists them.")
         return mine[request.path_params["id"]]
@@ -219,7 +219,7 @@ def create_app(settings: Settings) -> Starlette:
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
             found = digest_for(store, settings, uid, day, app.embedder)
-            votes = store.votes(uid)
+            votes = store.insights.votes(uid)
         today = datetime.now(zone(timezone)).date()
         return app.page(
             request,
@@ -258,7 +258,7 @@ def create_app(settings: Settings) -> Starlette:
                 found = my_episode(request, store)
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
-            insights = store.insights(episode_ids=[found.id])
+            insights = store.insights.matching(episode_ids=[found.id])
         day = found.published_at.date().isoformat() if found.published_at else ""
         if fmt == "md":
             return exported(episode_markdown(found, insights), fmt, f"podsift-episode-{found.id}")
@@ -267,7 +267,9 @@ def create_app(settings: Settings) -> Starlette:
     def vote(request: Request, form):
         with app.store() as store:
             try:
-                store.vote(request.state.uid, int(request.path_params["id"]), 1 if form.get("vote") == "up" else -1)
+                store.insights.vote(
+                    request.state.uid, int(request.path_params["id"]), 1 if form.get("vote") == "up" else -1
+                )
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
         back = str(form.get("back", "/"))
@@ -279,7 +281,7 @@ def create_app(settings: Settings) -> Starlette:
         except ValueError:
             number = 0
         with app.store() as store:
-            shows = store.shows(request.state.uid)
+            shows = store.shows.followed(request.state.uid)
         pages = max(1, -(-len(shows) // SHOWS_PER_PAGE))
         if not 1 <= number <= pages:
             return app.problem(
@@ -295,7 +297,7 @@ def create_app(settings: Settings) -> Starlette:
         except ParseError as exc:
             return feeds(request, str(exc))
         with app.store() as store:
-            store.subscribe(request.state.uid, url)
+            store.shows.subscribe(request.state.uid, url)
         return feeds(request, f"Subscribed to {url}; its episodes arrive with the next scan.")
 
     def show_page(request: Request, message: str = ""):
@@ -304,7 +306,7 @@ def create_app(settings: Settings) -> Starlette:
                 show = my_show(request, store)
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
-            episodes = list(reversed(store.episodes(show_id=show.id)))[:100]
+            episodes = list(reversed(store.episodes.matching(show_id=show.id)))[:100]
         return app.page(request, "show.html", show=show, episodes=episodes, message=message)
 
     def check_show(request: Request, form):
@@ -314,7 +316,7 @@ def create_app(settings: Settings) -> Starlette:
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
             if show.paused:
-                show, _ = store.subscribe(request.state.uid, show.feed_url)  # subscribing again resumes it
+                show, _ = store.shows.subscribe(request.state.uid, show.feed_url)  # subscribing again resumes it
             with Fetcher(settings) as fetcher:
                 result = settle(store, show, lambda: fetch_feed(fetcher, show, settings), settings)
         said = {
@@ -335,7 +337,7 @@ def create_app(settings: Settings) -> Starlette:
     def remove_feed(request: Request, form):
         with app.store() as store:
             try:
-                store.unsubscribe(request.state.uid, str(form.get("url", "")))
+                store.shows.unsubscribe(request.state.uid, str(form.get("url", "")))
             except NotFound as exc:
                 return feeds(request, str(exc))
         return RedirectResponse("/feeds", status_code=303)
@@ -347,12 +349,12 @@ def create_app(settings: Settings) -> Starlette:
         except ParseError as exc:
             return feeds(request, str(exc))
         with app.store() as store:
-            added = sum(store.subscribe(request.state.uid, url, title)[1] for title, url in found)
+            added = sum(store.shows.subscribe(request.state.uid, url, title)[1] for title, url in found)
         return feeds(request, f"Imported {added} new show(s) of {len(found)} in the file.")
 
     def export_opml(request: Request):
         with app.store() as store:
-            shows = store.shows(request.state.uid)
+            shows = store.shows.followed(request.state.uid)
         return Response(
             to_opml([(s.title, s.feed_url) for s in shows]),
             media_type="text/x-opml",
@@ -363,7 +365,7 @@ def create_app(settings: Settings) -> Starlette:
         query = request.query_params.get("q", "").strip()
         with app.store() as store:
             try:
-                results = store.search(query, request.state.uid) if query else []
+                results = store.insights.search(query, request.state.uid) if query else []
             except ParseError as exc:
                 return app.page(request, "search.html", 400, query=query[:200], results=[], error=str(exc))
         return app.page(request, "search.html", query=query, results=results)
@@ -372,10 +374,10 @@ def create_app(settings: Settings) -> Starlette:
         with app.store() as store:
             try:
                 found = my_episode(request, store)
-                text = store.transcript(found.id)
+                text = store.transcripts.get(found.id)
             except NotFound as exc:
                 return app.problem(request, 404, str(exc))
-            spans = [(i.start, i.end) for i in store.insights(episode_ids=[found.id])]
+            spans = [(i.start, i.end) for i in store.insights.matching(episode_ids=[found.id])]
 
         def insight_at(segment) -> bool:
             return any(start <= segment.start < end for start, end in spans)
@@ -384,7 +386,7 @@ def create_app(settings: Settings) -> Starlette:
 
     def settings_page(request: Request, message: str = "", error: str = "", status: int = 200):
         with app.store() as store:
-            me = store.recipient(request.state.uid)
+            me = store.people.get(request.state.uid)
         return app.page(
             request,
             "settings.html",
@@ -411,25 +413,25 @@ def create_app(settings: Settings) -> Starlette:
             wrong = f"At most {MAX_INTERESTS} interests, of up to 100 characters each."
             return settings_page(request, error=wrong, status=400)
         with app.store() as store:
-            store.set_schedule(request.state.uid, timezone, at)
-            store.set_interests(request.state.uid, interests)
+            store.people.set_schedule(request.state.uid, timezone, at)
+            store.people.set_interests(request.state.uid, interests)
             if form.get("email") == "on":
-                store.resubscribe_email(request.state.uid)
+                store.people.resume_email(request.state.uid)
             else:
-                store.unsubscribe_email(request.state.uid)
+                store.people.stop_email(request.state.uid)
         request.state.email_off = form.get("email") != "on"
         return settings_page(request, message="Saved. Digests from the next one on follow these settings.")
 
     def change_password(request: Request, form):
         current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
         with app.store() as store:
-            me = store.recipient(request.state.uid)
+            me = store.people.get(request.state.uid)
             if not verify_password(current, me.password_hash):
                 return settings_page(request, error="The current password is wrong: nothing changed.", status=400)
             if not new or new != again:
                 wrong = "The new password was empty, or not typed the same twice: nothing changed."
                 return settings_page(request, error=wrong, status=400)
-            store.set_password(me.id, hash_password(new))  # ends every session, this one too...
+            store.people.set_password(me.id, hash_password(new))  # ends every session, this one too...
             begin_session(request, store, me.id)  # ...so this browser gets a new one
         return settings_page(request, message="Password changed; every other session is logged out.")
 
@@ -438,7 +440,7 @@ def create_app(settings: Settings) -> Starlette:
 
         def wrapped(request: Request, *args):
             with app.store() as store:
-                if request.state.uid != store.owner():
+                if request.state.uid != store.people.owner():
                     return app.problem(request, 404, "This page is for the install's owner (its first account).")
                 return handler(request, store, *args)
 
@@ -447,18 +449,20 @@ def create_app(settings: Settings) -> Starlette:
     @owner_only
     def admin(request: Request, store: Store, message: str = ""):
         found = service_status(store, settings)
-        people = store.people()
+        people = store.people.overview()
         emails = {person.id: person.email or "(the command line's default)" for person, _, _ in people}
-        follows = {person.id: [s.title or s.feed_url for s in store.shows(person.id)] for person, _, _ in people}
+        follows = {
+            person.id: [s.title or s.feed_url for s in store.shows.followed(person.id)] for person, _, _ in people
+        }
         return app.page(
             request,
             "admin.html",
             people=people,
             follows=follows,
             install=settings,
-            outbox=store.deliveries()[:200],
+            outbox=store.outbox.all()[:200],
             emails=emails,
-            shows=store.shows(),
+            shows=store.shows.followed(),
             lines=found.lines,
             healthy=found.healthy,
             message=message,
@@ -467,7 +471,7 @@ def create_app(settings: Settings) -> Starlette:
     @owner_only
     def retry(request: Request, store: Store, form):
         try:
-            delivery = store.retry_now(int(request.path_params["id"]))
+            delivery = store.outbox.retry_now(int(request.path_params["id"]))
         except NotFound as exc:
             return app.problem(request, 404, str(exc))
         if delivery.status != "pending":
@@ -480,12 +484,12 @@ def create_app(settings: Settings) -> Starlette:
 
     def email_on(request: Request, form):
         with app.store() as store:
-            store.resubscribe_email(request.state.uid)
+            store.people.resume_email(request.state.uid)
         return RedirectResponse("/", status_code=303)
 
     def user_topics(uid: int) -> list[Topic]:
         with app.store() as store:
-            return topics(store.insights(recipient_id=uid))
+            return topics(store.insights.matching(recipient_id=uid))
 
     def topic_list(request: Request):
         return app.page(request, "topics.html", topics=user_topics(request.state.uid))
@@ -509,7 +513,7 @@ def create_app(settings: Settings) -> Starlette:
         if request.method == "GET":
             return app.page(request, "unsubscribe.html", done=False)
         with app.store() as store:
-            store.unsubscribe_email(recipient_id)
+            store.people.stop_email(recipient_id)
         again = request.url.path.replace("/unsubscribe/", "/resubscribe/", 1)
         return app.page(request, "unsubscribe.html", done=True, resubscribe=again)
 
@@ -518,7 +522,7 @@ def create_app(settings: Settings) -> Starlette:
         if recipient_id is None:
             return PlainTextResponse("This link is not valid.", 404)
         with app.store() as store:
-            store.resubscribe_email(recipient_id)
+            store.people.resume_email(recipient_id)
         return app.page(request, "unsubscribe.html", done=False, back_on=True)
 
     def atom_feed(request: Request):

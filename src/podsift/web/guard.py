@@ -63,7 +63,7 @@ async def form_checked(request: Request):
 def begin_session(request: Request, store: Store, recipient_id: int) -> None:
     """Log a person in: a new session in the store, its token in a fresh cookie."""
     token, hashed = session_token()
-    store.start_session(hashed, recipient_id)
+    store.people.start_session(hashed, recipient_id)
     request.session.clear()
     request.session["sid"] = token
 
@@ -74,14 +74,14 @@ def session_user(request: Request, store: Store) -> int | None:
     if not isinstance(token, str):
         return None
     at = datetime.now(timezone.utc)
-    return store.session_recipient(token_hash(token), iso(at - SESSION_IDLE), iso(at - SESSION_REFRESH))
+    return store.people.session_recipient(token_hash(token), iso(at - SESSION_IDLE), iso(at - SESSION_REFRESH))
 
 
 def end_session(request: Request, store: Store) -> None:
     """Log out: the session ends in the store, for every copy of its cookie."""
     token = request.session.get("sid")
     if isinstance(token, str):
-        store.end_session(token_hash(token))
+        store.people.end_session(token_hash(token))
     request.session.clear()
 
 

@@ -1,0 +1,37 @@
+"""The schema: migrations from the first version, for each engine, applied in order at open."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from .db import Database
+
+
+def migrations(engine: str = "sqlite") -> list[tuple[int, str]]:
+    """(version, SQL) of every migration shipped for `engine`, in order. Both engines end at the
+    same version; Postgres, newer here, starts from one migration that is SQLite's first thirteen."""
+    folder = resources.files("podsift.store") / "migrations" / engine
+    return sorted((int(f.name.split("_", 1)[0]), f.read_text()) for f in folder.iterdir() if f.name.endswith(".sql"))
+
+
+def statements(sql: str) -> list[str]:
+    """A migration's statements, without comments."""
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def schema_version(db: Database) -> int:
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    return db.value("SELECT MAX(version) FROM schema_version") or 0
+
+
+def migrate(db: Database) -> None:
+    """Apply every migration newer than the database, each in its own transaction."""
+    current = schema_version(db)
+    for version, sql in migrations(db.engine):
+        if version <= current:
+            continue
+        with db.transaction():
+            for statement in statements(sql):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
