@@ -15,6 +15,7 @@ import hashlib
 import importlib.resources
 import importlib.util
 import json
+import os
 import re
 import shutil
 import socket
@@ -505,3 +506,63 @@ def llama_alone(tmp_path):
     """`llama_server` for one test, which may leave it generating (a client that gave up)."""
     with llama_server(tmp_path) as url:
         yield url
+
+
+def _postgres_bin(name: str) -> str:
+    """A server program of Debian's postgresql package (not on PATH), or on PATH elsewhere."""
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")) or [shutil.which(name)]
+    if not found[-1]:
+        pytest.fail("Postgres's server programs are needed: apt-get install postgresql (see .ci/run)")
+    return str(found[-1])
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway Postgres cluster on 127.0.0.1 (initdb and pg_ctl of Debian's postgresql, with
+    fsync off), for the session; yields its admin URL. As root, the server runs as `postgres`,
+    since Postgres refuses to run as root."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="podsift-pg-"))
+    as_user = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+
+    def run(*command):
+        subprocess.run([*as_user, *command], check=True, capture_output=True)
+
+    run(_postgres_bin("initdb"), "-D", str(data), "-U", "podsift", "--auth=trust", "-E", "UTF8", "--locale=C")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    run(_postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    try:
+        yield f"postgresql://podsift@127.0.0.1:{port}/postgres"
+    finally:
+        run(_postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres, request):
+    """A new, empty database on the session's cluster, for one test."""
+    import psycopg
+
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """An empty store on each engine: every test that takes it runs twice (as huey tests each storage)."""
+    if request.param == "sqlite":
+        opened = Store.open(tmp_path / "podsift.db")
+    else:
+        from podsift.store.postgres import PostgresDatabase
+
+        opened = Store.over(PostgresDatabase(request.getfixturevalue("database_url")))
+    yield opened
+    opened.close()

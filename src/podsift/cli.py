@@ -41,7 +41,7 @@ from .render import (
 from .schedule import Scheduler, daily_job
 from .settings import Settings, clock_time, load_settings, zone
 from .status import status as read_status
-from .store import EPISODE_STATES, Store
+from .store import EPISODE_STATES, Store, open_store
 from .transcribe import WhisperTranscriber
 from .users import hash_password
 
@@ -82,7 +82,7 @@ def main():
 
 
 def _store(settings: Settings) -> Store:
-    return Store.open(settings.db_path)
+    return open_store(settings)
 
 
 FOR_HELP = "Act for this person (an email `podsift user list` shows); default: the install's owner."

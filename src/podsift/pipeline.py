@@ -29,7 +29,7 @@ from .progress import Reporter
 from .rank import Digest, digest_for
 from .scan import FeedResult, due, fetch_feed, settle
 from .settings import Settings
-from .store import UNSUBSCRIBED, Store, holder_name, iso
+from .store import UNSUBSCRIBED, Store, holder_name, iso, open_store
 from .transcribe import Transcriber
 
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
@@ -252,7 +252,7 @@ def holding_claims(ctx: Context):
     done = threading.Event()
 
     def renew() -> None:
-        with Store.open(ctx.settings.db_path) as store:
+        with open_store(ctx.settings) as store:
             while not done.wait(CLAIM_RENEW.total_seconds()):
                 store.episodes.renew_claims(ctx.holder, iso(datetime.now(timezone.utc) + CLAIM_LEASE))
 
@@ -305,7 +305,7 @@ def extract_insights(ctx: Context, report: ScanReport, transcribing: threading.E
     """Find and store the insights of every transcribed episode, on a connection of its own; while
     `transcribing` is set, keep watching for more."""
     ctx.reporter.start("Insights", 0)
-    with Store.open(ctx.settings.db_path) as store:
+    with open_store(ctx.settings) as store:
         mine = dataclasses.replace(ctx, store=store)  # claims made on this thread's own connection
         while not ctx.stop.is_set():
             last_look = not transcribing.is_set()

@@ -28,7 +28,7 @@ from .net import Fetcher
 from .pipeline import Context, deliver_day, retry_outbox, scan
 from .rank import day_bounds
 from .settings import Settings, clock_time, zone
-from .store import Store, holder_name, iso
+from .store import Store, holder_name, iso, open_store
 from .transcribe import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
@@ -161,7 +161,7 @@ class Scheduler(threading.Thread):
     def tick(self) -> None:
         """Run every recipient's due days, with one scan before them; else send what the outbox owes."""
         settings, embedder, now = self.settings, self.embedder, datetime.now(timezone.utc)
-        with Store.open(settings.db_path) as store, Fetcher(settings) as fetcher:
+        with open_store(settings) as store, Fetcher(settings) as fetcher:
             ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(embedder))
             due = due_days(store, settings, now)
             if not due or (self.not_before and now < self.not_before):
@@ -189,7 +189,7 @@ class Scheduler(threading.Thread):
         """Write down what the scheduler does: `write(store.runs)` on a store of its own."""
 
         def call():
-            with Store.open(self.settings.db_path) as store:
+            with open_store(self.settings) as store:
                 return write(store.runs)
 
         return _record(call)

@@ -100,12 +100,23 @@ def networks(values: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.
     return found
 
 
+def database_url(url: str) -> str:
+    """The store's address: "" for the SQLite file under PODSIFT_HOME, else a Postgres URL."""
+    if url and not re.fullmatch(r"postgres(ql)?://\S*", url):
+        raise ConfigError(
+            f"{url!r} is not a Postgres URL; give one like postgresql://podsift@db.example.org/podsift, "
+            "or leave it empty for the SQLite file under PODSIFT_HOME"
+        )
+    return url
+
+
 CHECKS = {
     "zone": zone,
     "clock_time": clock_time,
     "web_address": web_address,
     "networks": networks,
     "endpoint": endpoint,
+    "database_url": database_url,
 }
 
 
@@ -175,6 +186,9 @@ class Settings:
     """Everything podsift can be told. Build with `load_settings()`."""
 
     home: Path
+    # "" keeps the store in PODSIFT_HOME/podsift.db (SQLite); a postgresql:// URL puts it in Postgres,
+    # for workers on several machines. A password goes in PODSIFT_DATABASE_URL, PGPASSWORD or ~/.pgpass.
+    database_url: str = checked("database_url", default="")
     timezone: str = checked("zone", default="UTC")
     allow_private_networks: bool = False
     interests: tuple[str, ...] = ()
@@ -220,6 +234,11 @@ def load_settings(home: Path | None = None, environ: dict[str, str] | None = Non
                 f"{secret} must not be written in {CONFIG_NAME}: remove it and set {env_name} in the environment "
                 "instead"
             )
+    if isinstance(raw.get("database_url"), str) and urlsplit(raw["database_url"]).password:
+        raise ConfigError(
+            f"database_url in {CONFIG_NAME} holds a password: remove it, and give it in PODSIFT_DATABASE_URL, "
+            "PGPASSWORD or ~/.pgpass instead"
+        )
     return _build(Settings, raw, environ, prefix="PODSIFT_", where=CONFIG_NAME, home=home)
 
 

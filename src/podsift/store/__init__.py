@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..settings import Settings
 from .db import Database, StoreError
 from .digests import Digests
 from .episodes import EPISODE_STATES, Episodes
@@ -39,6 +40,7 @@ __all__ = [
     "iso",
     "migrations",
     "now",
+    "open_store",
 ]
 
 
@@ -59,9 +61,13 @@ class Store:
     @classmethod
     def open(cls, path: Path) -> "Store":
         """Open (creating if needed) the SQLite store at `path` and bring its schema up to date."""
-        store = cls(SqliteDatabase(path))
-        migrate(store.db)
-        return store
+        return cls.over(SqliteDatabase(path))
+
+    @classmethod
+    def over(cls, db: Database) -> "Store":
+        """The store on an open database, its schema brought up to date."""
+        migrate(db)
+        return cls(db)
 
     def schema_version(self) -> int:
         return schema_version(self.db)
@@ -78,3 +84,12 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """The store `settings` name: Postgres at `database_url`, else SQLite under PODSIFT_HOME."""
+    if settings.database_url:
+        from .postgres import PostgresDatabase  # only a Postgres install needs psycopg
+
+        return Store.over(PostgresDatabase(settings.database_url))
+    return Store.open(settings.db_path)

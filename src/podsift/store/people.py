@@ -105,8 +105,8 @@ class People:
         """A recipient's own time zone and delivery time: None keeps what they have, "" goes back
         to the install's."""
         self.db.execute(
-            "UPDATE recipients SET timezone = CASE WHEN %s IS NULL THEN timezone ELSE NULLIF(%s, '') END, "
-            "delivery_time = CASE WHEN %s IS NULL THEN delivery_time ELSE NULLIF(%s, '') END WHERE id = %s",
+            "UPDATE recipients SET timezone = CASE WHEN CAST(%s AS TEXT) IS NULL THEN timezone ELSE NULLIF(%s, '') END, "
+            "delivery_time = CASE WHEN CAST(%s AS TEXT) IS NULL THEN delivery_time ELSE NULLIF(%s, '') END WHERE id = %s",
             (timezone, timezone, delivery_time, delivery_time, recipient_id),
         )
 

@@ -67,7 +67,7 @@ class Runs:
         stamp = now()
         self.db.execute(
             "UPDATE runs SET outcome = %s, summary = %s, beat_at = %s, error = COALESCE(%s, error), "
-            "error_at = CASE WHEN %s IS NULL THEN error_at ELSE %s END WHERE id = %s",
+            "error_at = CASE WHEN CAST(%s AS TEXT) IS NULL THEN error_at ELSE %s END WHERE id = %s",
             (outcome, summary, stamp, error, error, stamp, run_id),
         )
 

@@ -49,7 +49,7 @@ from ..render import (
 from ..scan import fetch_feed, settle
 from ..settings import Settings, clock_time, zone
 from ..status import status as service_status
-from ..store import Store
+from ..store import Store, open_store
 from ..topics import Topic, topics
 from ..users import check_token, hash_password, secret_key, verify_password
 from .guard import (
@@ -82,7 +82,7 @@ class App:
         self.limits = LoginLimits(settings)
 
     def store(self) -> Store:
-        return Store.open(self.settings.db_path)
+        return open_store(self.settings)
 
     def page(self, request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         state = request.state  # behind a login: who, whether they own the install, whether their email is off
