@@ -104,9 +104,10 @@ class People:
     def set_schedule(self, recipient_id: int, timezone: str | None, delivery_time: str | None) -> None:
         """A recipient's own time zone and delivery time: None keeps what they have, "" goes back
         to the install's."""
+        keep_or = "CASE WHEN CAST(%s AS TEXT) IS NULL THEN {0} ELSE NULLIF(%s, '') END"
         self.db.execute(
-            "UPDATE recipients SET timezone = CASE WHEN CAST(%s AS TEXT) IS NULL THEN timezone ELSE NULLIF(%s, '') END, "
-            "delivery_time = CASE WHEN CAST(%s AS TEXT) IS NULL THEN delivery_time ELSE NULLIF(%s, '') END WHERE id = %s",
+            f"UPDATE recipients SET timezone = {keep_or.format('timezone')}, "
+            f"delivery_time = {keep_or.format('delivery_time')} WHERE id = %s",
             (timezone, timezone, delivery_time, delivery_time, recipient_id),
         )
 
