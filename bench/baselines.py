@@ -15,28 +15,29 @@ writes, for each baseline, one digest JSON per day and an insights JSON, in the 
 
 import json
 import random
-import sqlite3
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from podsift.embed import MiniLM
+from podsift.store import Store
 
 
 def episodes(home: Path, truth: list[dict]):
     """(guid, audio_url, day, sentences) per corpus episode, sentences as (start, end, text)."""
     day_of = {e["guid"]: e["day"] for e in truth}
-    db = sqlite3.connect(home / "podsift.db")
-    rows = db.execute(
-        "SELECT e.guid, e.audio_url, t.segments FROM episodes e JOIN transcripts t ON t.episode_id = e.id "
-        "ORDER BY e.published_at"
-    )
-    return [
-        (g, url, day_of[g], [(a, b, text) for a, b, _, text in json.loads(segs)])
-        for g, url, segs in rows
-        if g in day_of
-    ]
+    with Store.open(home / "podsift.db") as store:
+        return [
+            (
+                e.guid,
+                e.audio_url,
+                day_of[e.guid],
+                [(s.start, s.end, s.text) for s in store.transcripts.get(e.id).segments],
+            )
+            for e in store.episodes.matching()
+            if e.guid in day_of and e.state in ("transcribed", "extracted")
+        ]
 
 
 def first_sentences(sentences):

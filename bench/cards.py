@@ -15,7 +15,6 @@ import collections
 import json
 import os
 import re
-import sqlite3
 import statistics
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ sys.path.insert(0, os.environ.get("SHARED", str(HERE.parent.parent / "shared" / 
 import score  # noqa: E402  ../shared/bench/score.py
 
 from podsift.embed import MiniLM  # noqa: E402
+from podsift.store import Store  # noqa: E402
 
 
 def hit_cosines(work: Path, truth, embedder) -> list[float]:
@@ -42,17 +42,13 @@ def hit_cosines(work: Path, truth, embedder) -> list[float]:
 
 
 def cards(work: Path) -> tuple[collections.Counter, float, collections.Counter]:
-    db = sqlite3.connect(work / "home" / "podsift.db")
-    try:
-        outcomes = collections.Counter(dict(db.execute("SELECT outcome, count(*) FROM cards GROUP BY outcome")))
-        seconds = db.execute("SELECT avg(seconds) FROM cards").fetchone()[0] or 0.0
+    with Store.open(work / "home" / "podsift.db") as store:  # brought up to date, cards table included
+        outcomes = collections.Counter(dict(store.db.all("SELECT outcome, count(*) FROM cards GROUP BY outcome")))
+        seconds = store.db.value("SELECT avg(seconds) FROM cards") or 0.0
         reasons = collections.Counter(  # "12 words, not 30 to 70" and "7 words, ..." alike
-            re.sub(r"'[^']*'|\d+(?:\.\d+)?", "…", r.split(": ")[0])
-            for (r,) in db.execute("SELECT reason FROM cards WHERE reason IS NOT NULL")
+            re.sub(r"'[^']*'|\d+(?:\.\d+)?", "…", r[0].split(": ")[0])
+            for r in store.db.all("SELECT reason FROM cards WHERE reason IS NOT NULL")
         )
-
-    except sqlite3.OperationalError:  # a store from before cards
-        return collections.Counter(), 0.0, collections.Counter()
     return outcomes, seconds, reasons
 
 

@@ -33,7 +33,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -269,16 +268,10 @@ def day_run(home: Path, day: date) -> dict:
     """The day as a user runs it: scan, then digest; what each cost and what the digest holds."""
     scan = podsift(home, "scan", "--since", day.isoformat(), "--quiet")
     digest = podsift(home, "digest", "--date", day.isoformat())
-    with sqlite3.connect(home / "podsift.db") as db:
-        texts = [
-            r[0]
-            for r in db.execute(
-                "SELECT i.text FROM digest_items di JOIN digests d ON d.id = di.digest_id "
-                "JOIN insights i ON i.id = di.insight_id WHERE d.day = ? ORDER BY di.rank",
-                (day.isoformat(),),
-            )
-        ]
-        extracted = db.execute("SELECT COUNT(*) FROM episodes WHERE state = 'extracted'").fetchone()[0]
+    with Store.open(home / "podsift.db") as store:
+        stored = store.digests.get(store.people.local(), day.isoformat())
+        texts = [insight.text for insight, _ in stored[1]] if stored else []
+        extracted = store.episodes.counts().get("extracted", 0)
     return {
         "scan_s": scan["seconds"],
         "scan_cpu_s": scan["cpu_s"],

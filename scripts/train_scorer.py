@@ -20,7 +20,6 @@ beyond the shows it was fitted on.
 
 import argparse
 import json
-import sqlite3
 import statistics
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ import numpy as np
 
 from podsift.extract import Extractor, select
 from podsift.features import FEATURES, Scorer
-from podsift.models import Segment, Transcript
+from podsift.store import Store
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "podsift" / "data" / "scorer.json"
 BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
@@ -39,17 +38,13 @@ PLAIN = [k for k in FEATURES if k != "insight_like"]  # insight_like is fitted a
 
 def load(home: Path, truth_path: Path):
     """(show, episode truth, Transcript, title, notes) for every corpus episode found in the store."""
-    db = sqlite3.connect(home / "podsift.db")
     truth = {e["guid"]: e for e in json.load(open(truth_path))}
-    rows = db.execute(
-        "SELECT e.guid, e.title, e.description, t.segments FROM episodes e JOIN transcripts t ON t.episode_id = e.id"
-    )
-    out = []
-    for guid, title, notes, segments in rows:
-        if guid in truth:
-            segs = [Segment(a, b, text, spk) for a, b, spk, text in json.loads(segments)]
-            out.append((truth[guid]["feed"], truth[guid], Transcript(segs), title, notes or ""))
-    return out
+    with Store.open(home / "podsift.db") as store:
+        return [
+            (truth[e.guid]["feed"], truth[e.guid], store.transcripts.get(e.id), e.title, e.description or "")
+            for e in store.episodes.matching(states=("transcribed", "extracted"))
+            if e.guid in truth
+        ]
 
 
 def examples(extractor: Extractor, corpus):

@@ -158,7 +158,7 @@ def parse(answer: str) -> tuple[str, str]:
     found = re.search(r"\{.*\}", answer, re.S)
     if not found:
         raise ValueError("the answer holds no JSON object")
-    data = json.loads(found.group(0))
+    data = json.loads(found.group(0), strict=False)  # a raw line break inside a string, as small models write
     title, text = data.get("title"), data.get("card")
     if not isinstance(title, str) or not isinstance(text, str) or not text.strip():
         raise ValueError('the answer lacks a "title" and a "card" text')
