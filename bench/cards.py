@@ -2,6 +2,7 @@
 """The insight benchmark with and without a language model's cards, side by side.
 
     bench/cards.py WORK_WITHOUT WORK_WITH
+    bench/cards.py --recheck WORK_WITH      # today's checks on the answers stored there
 
 Each WORK is a finished `bench/run.sh CORPUS WORK`, the second run with [llm] set, e.g.
     PODSIFT_LLM_BASE_URL=http://127.0.0.1:8790/v1 PODSIFT_LLM_MODEL=smollm2 bench/run.sh CORPUS WORK
@@ -23,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, os.environ.get("SHARED", str(HERE.parent.parent / "shared" / "bench")))
 import score  # noqa: E402  ../shared/bench/score.py
 
+import podsift.cards  # noqa: E402
 from podsift.embed import MiniLM  # noqa: E402
 from podsift.store import Store  # noqa: E402
 
@@ -41,18 +43,39 @@ def hit_cosines(work: Path, truth, embedder) -> list[float]:
     return [float(vectors[2 * k] @ vectors[2 * k + 1]) for k in range(len(pairs))]
 
 
+def kind(reason: str) -> str:
+    """A refusal without its particulars: "12 words, not 30 to 70" and "7 words, ..." alike."""
+    return re.sub(r"'[^']*'|\d+(?:\.\d+)?", "…", reason.split(": ")[0])
+
+
 def cards(work: Path) -> tuple[collections.Counter, float, collections.Counter]:
     with Store.open(work / "home" / "podsift.db") as store:  # brought up to date, cards table included
         outcomes = collections.Counter(dict(store.db.all("SELECT outcome, count(*) FROM cards GROUP BY outcome")))
         seconds = store.db.value("SELECT avg(seconds) FROM cards") or 0.0
-        reasons = collections.Counter(  # "12 words, not 30 to 70" and "7 words, ..." alike
-            re.sub(r"'[^']*'|\d+(?:\.\d+)?", "…", r[0].split(": ")[0])
-            for r in store.db.all("SELECT reason FROM cards WHERE reason IS NOT NULL")
-        )
+        refused = store.db.all("SELECT reason FROM cards WHERE reason IS NOT NULL")
+        reasons = collections.Counter(kind(r[0]) for r in refused)
     return outcomes, seconds, reasons
 
 
+def recheck(work: Path) -> None:
+    """Judge a finished run's stored answers again with today's checks (after a change to them),
+    without asking the model again; prints the verdicts, changes nothing."""
+    embedder, verdicts = MiniLM(), collections.Counter()
+    with Store.open(work / "home" / "podsift.db") as store:
+        rows = store.db.all("SELECT insight_id, title, text FROM cards WHERE outcome != 'failed'")
+        insights = store.insights.by_id([r[0] for r in rows])
+        sources = podsift.cards.sources(store, insights)
+        for insight_id, title, text in rows:  # a card that could not be read keeps the raw answer as its text
+            answer = json.dumps({"title": title, "card": text}) if title else text or ""
+            _, _, reason = podsift.cards.judge(answer, sources[insight_id], embedder)
+            verdicts[kind(reason) if reason else "accepted"] += 1
+    found = ", ".join(f"{r} ({n})" for r, n in verdicts.most_common())
+    print(f"{sum(verdicts.values())} stored answers, judged again: {found}")
+
+
 def main():
+    if sys.argv[1] == "--recheck":
+        return recheck(Path(sys.argv[2]))
     without, with_model = (Path(p) for p in sys.argv[1:3])
     truth = score.Truth(json.load(open(without / "feeds" / "truth.json")))
     embedder = MiniLM()

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import EPISODE, LLAMA_MODEL, vtt
 
-from podsift.cards import Source, check, numbers, parse, units
+from podsift.cards import Source, check, names, numbers, parse, units
 from podsift.cli import main
 from podsift.store import Store
 
@@ -79,12 +79,17 @@ def test_numbers_and_units_are_compared_as_said_not_as_written():
     assert units("40% of 3 hours") == units("40 percent of 3 hrs") == {"percent", "hour"}
 
 
+def test_names_are_capitalised_words_but_the_pronoun_i_and_common_sentence_starts():
+    assert names("I'll say it: When Stripe moved, I left. The SQLite file stayed.") == {"stripe", "sqlite"}
+
+
 def test_the_answer_is_read_from_bare_or_fenced_json_and_anything_else_is_refused():
     assert parse('```json\n{"title": "Ice  flows", "card": "Glaciers\\nflow."}\n```') == ("Ice flows", "Glaciers flow.")
     with pytest.raises(ValueError):
         parse("Sure! Here is your card: glaciers flow.")
     with pytest.raises(ValueError):
         parse('{"title": "Ice"}')
+    assert parse('{"title": "Ice", "card": "Glaciers\nflow."}') == ("Ice", "Glaciers flow.")  # a raw line break
 
 
 # -- a scan with a model configured ------------------------------------------------------------

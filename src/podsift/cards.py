@@ -111,6 +111,7 @@ UNITS = {
 }
 AFTER_NUMBER = re.compile(r"(?:\d[\d,.]*|\b(?:" + "|".join(NUMBER_WORDS) + r"))\s*(%|[a-z]+(?: cent)?)", re.I)
 BEFORE_NUMBER = re.compile(r"([$€£])\s*\d")
+PRONOUN_I = re.compile(r"I(?:['’](?:m|ll|ve|d))?")  # capitalised, but no name
 
 
 @dataclass
@@ -214,13 +215,14 @@ def units(text: str) -> set[str]:
 
 
 def names(text: str) -> set[str]:
-    """The names a text uses, lower-cased: capitalised words ("Stripe", "SQLite") but "I", and a
+    """The names a text uses, lower-cased: capitalised words ("Stripe", "SQLite") but "I" ("I'll"), and a
     sentence's first word unless it is a common English word ("The", "When")."""
     found = set()
     for sentence in re.split(r"(?<=[.!?:;])\s+", text):
         for place, word in enumerate(re.findall(r"[\w'’-]+", sentence)):
             bare = word.lower()
-            if word == "I" or not word[0].isupper() or (place == 0 and (bare in FUNCTION or bare in STOPWORDS)):
+            common_start = place == 0 and (bare in FUNCTION or bare in STOPWORDS)
+            if PRONOUN_I.fullmatch(word) or not word[0].isupper() or common_start:
                 continue
             found.add(bare)
     return found
@@ -235,10 +237,10 @@ def edit_cards(
     (429) stops the pass: what is left is tried at the next scan."""
     recent = datetime.now(timezone.utc) - timedelta(days=CARD_DAYS)
     report, insights = CardReport(), store.insights.uncarded(CARD_RANKS, min(since, recent) if since else recent)
-    sources = _sources(store, insights)
+    given = sources(store, insights)
     reporter.start("Cards", len(insights))
     with ThreadPoolExecutor(endpoint.max_concurrent, thread_name_prefix="card") as pool:
-        asked = [(i, pool.submit(_ask, endpoint, sources[i.id])) for i in insights]
+        asked = [(i, pool.submit(_ask, endpoint, given[i.id])) for i in insights]
         for insight, future in asked:
             answer, tokens, seconds, error = future.result()
             report.tokens, report.seconds = report.tokens + tokens, report.seconds + seconds
@@ -252,7 +254,7 @@ def edit_cards(
                     pool.shutdown(cancel_futures=True)
                     break
             else:
-                title, text, reason = judge(answer, sources[insight.id], embedder)
+                title, text, reason = judge(answer, given[insight.id], embedder)
                 outcome = "rejected" if reason else "accepted"
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 store.insights.save_card(
@@ -297,16 +299,16 @@ def _ask(endpoint: ModelEndpoint, source: Source):
             return "", 0, time.perf_counter() - started, exc
 
 
-def _sources(store: Store, insights: list[StoredInsight]) -> dict[int, Source]:
+def sources(store: Store, insights: list[StoredInsight]) -> dict[int, Source]:
     """What the model sees of each insight: its passage, the sentences around it, the show and episode."""
-    sources, segments, notes = {}, {}, {}
+    found, segments, notes = {}, {}, {}
     for i in insights:
         if i.episode_id not in segments:
             segments[i.episode_id] = store.transcripts.get(i.episode_id).segments
             notes[i.episode_id] = store.episodes.get(i.episode_id).description
         before, after = _around(segments[i.episode_id], i.start, i.end)
-        sources[i.id] = Source(i.extract, before, after, i.show_title, i.episode_title, notes[i.episode_id])
-    return sources
+        found[i.id] = Source(i.extract, before, after, i.show_title, i.episode_title, notes[i.episode_id])
+    return found
 
 
 def _around(segments: list[Segment], start: float, end: float) -> tuple[str, str]:
