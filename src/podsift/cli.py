@@ -212,14 +212,76 @@ def export_opml(output, for_email):
     "gives its few most recent episodes, so a long back catalogue is not transcribed.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def scan_command(since, quiet):
+@click.option(
+    "--here",
+    is_flag=True,
+    help="With a Postgres store: do the work in this process, as on SQLite, instead of queueing it for workers.",
+)
+@click.option("--no-wait", is_flag=True, help="With a Postgres store: queue the polls and return at once.")
+def scan_command(since, quiet, here, no_wait):
     """Poll every feed, download new episodes and transcribe them.
 
     Uses the publisher's transcript where the feed links one, speech-to-text otherwise.
-    Safe to interrupt: the next scan carries on where this one stopped."""
+    Safe to interrupt: the next scan carries on where this one stopped. With a Postgres store
+    (database_url), the work goes to the queue and `podsift worker` processes, on any machines,
+    do it; this command waits for them, with progress."""
     settings = load_settings()
+    if settings.database_url and not here:
+        return queue_scan(settings, quiet, wait=not no_wait)
     report = run_scan(settings, since.replace(tzinfo=timezone.utc) if since else None, quiet)
     print_report(report)
+
+
+def queue_scan(settings: Settings, quiet: bool, wait: bool) -> None:
+    """A scan by the workers: queue every due feed's poll and follow the jobs it leads to."""
+    from .tasks import enqueue_scan
+
+    reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
+    try:
+        total, left = enqueue_scan(settings, reporter, wait)
+    finally:
+        reporter.close()
+    with _store(settings) as store:
+        counts = store.episodes.counts()
+    states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none yet"
+    done = f"{total} job(s) done by the workers" if wait else f"{left} job(s) queued for the workers"
+    out.print(Text(f"{done}; episodes: {states}"))
+
+
+@main.command("worker")
+@click.option(
+    "--queues",
+    default="feeds,transcribe,extract",
+    show_default=True,
+    help="Which work this worker takes: feeds (polling), transcribe (transcripts and speech-to-text), extract.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Jobs at once.")
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(0.1, 600),
+    default=10.0,
+    show_default=True,
+    help="Seconds between signs of life; a worker silent for three is taken for dead and its jobs handed on.",
+)
+@click.option(
+    "--retry-wait",
+    type=click.FloatRange(0, 86400),
+    default=60.0,
+    show_default=True,
+    help="Seconds before an episode that failed is tried again, doubled at each attempt ([scan] max_attempts).",
+)
+def worker_command(queues, concurrency, heartbeat, retry_wait):
+    """Do queued work for a Postgres store, until stopped (Ctrl-C or SIGTERM: the jobs at hand finish).
+
+    Run as many as you like, on any machines that reach the store; they need no shared disk (a
+    worker that transcribes an episode downloads its audio). `podsift scan` queues the work."""
+    from .tasks import QUEUES, run_worker
+
+    chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if unknown or not chosen:
+        raise ConfigError(f"unknown queue {unknown[0] if unknown else queues!r}; the queues are {', '.join(QUEUES)}")
+    run_worker(load_settings(), chosen, concurrency, heartbeat, retry_wait)
 
 
 def run_scan(settings: Settings, since: datetime | None, quiet: bool = False) -> ScanReport:

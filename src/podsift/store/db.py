@@ -58,6 +58,13 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
+    def has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def lock_schema(self) -> None:
+        """Inside a transaction: wait until no other process is changing the schema, and keep
+        them waiting until this transaction ends (a migration, or Procrastinate's tables)."""
+
     def search_insights(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[dict]:
         """Insights that contain every word, best first, as {"kind": "insight", "ref": its id,
         "snippet", "episode_id"}; `followed` is an SQL condition on the search table's

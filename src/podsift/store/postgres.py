@@ -18,6 +18,7 @@ except ImportError:  # the default install has no Postgres; only a database_url 
     psycopg = None
 
 
+SCHEMA_LOCK = 7_370_331  # the advisory lock held while the schema changes ("podsift" on a phone keypad)
 MARKS = "StartSel=\x02, StopSel=\x03"  # how a match is marked in a snippet, as FTS5's are
 
 
@@ -61,7 +62,7 @@ class PostgresDatabase(Database):
 
     def execute(self, sql: str, args: Sequence = ()):
         try:
-            return self.conn.execute(sql, tuple(args))
+            return self.conn.execute(sql, tuple(args) or None)  # None: no placeholders, '%' is plain text
         except psycopg.Error as exc:
             raise self._explain(exc) from exc
 
@@ -77,6 +78,12 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self.conn.close()
+
+    def has_table(self, name: str) -> bool:
+        return self.value("SELECT to_regclass(%s) IS NOT NULL", (name,))
+
+    def lock_schema(self) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
 
     def search_insights(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[dict]:
         found = self.all(

@@ -21,17 +21,21 @@ def statements(sql: str) -> list[str]:
 
 
 def schema_version(db: Database) -> int:
-    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    return db.value("SELECT MAX(version) FROM schema_version") or 0
+    """The version the database is at: 0 for a new one."""
+    return (db.value("SELECT MAX(version) FROM schema_version") or 0) if db.has_table("schema_version") else 0
 
 
 def migrate(db: Database) -> None:
-    """Apply every migration newer than the database, each in its own transaction."""
-    current = schema_version(db)
-    for version, sql in migrations(db.engine):
-        if version <= current:
-            continue
+    """Apply every migration newer than the database, each in its own transaction. Processes
+    that open a new store at once (workers starting together) take turns: each migration is
+    applied by the first, and found applied by the others."""
+    pending = [(v, sql) for v, sql in migrations(db.engine) if v > schema_version(db)]
+    for version, sql in pending:
         with db.transaction():
+            db.lock_schema()
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            if version <= schema_version(db):
+                continue  # another process applied it while this one waited
             for statement in statements(sql):
                 db.execute(statement)
             db.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))

@@ -52,6 +52,14 @@ class SqliteDatabase(Database):
     def close(self) -> None:
         self.conn.close()
 
+    def has_table(self, name: str) -> bool:
+        return (
+            self.one("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = %s", (name,)) is not None
+        )
+
+    def lock_schema(self) -> None:
+        pass  # BEGIN IMMEDIATE has taken the write lock already: one writer at a time
+
     def search_insights(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[dict]:
         rows = self.execute(
             "SELECT 'insight' AS kind, f.ref, snippet(search, 3, char(2), char(3), ' ... ', 16) AS snippet, "

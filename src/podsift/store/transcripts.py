@@ -43,6 +43,9 @@ class Transcripts:
                 )
             self.episodes.set_state(episode_id, "transcribed", release=True)
 
+    def exists(self, episode_id: int) -> bool:
+        return self.db.one("SELECT 1 FROM transcripts WHERE episode_id = %s", (episode_id,)) is not None
+
     def get(self, episode_id: int) -> Transcript:
         row = self.db.one("SELECT * FROM transcripts WHERE episode_id = %s", (episode_id,))
         if row is None:

@@ -1,0 +1,250 @@
+"""The pipeline as tasks on Procrastinate, a proven task queue that lives in the Postgres store
+itself (no broker to run): what `podsift worker`, on any number of machines, takes and does.
+
+Each task is a stage of `stages.py`, a function of one id, and defers the next:
+poll (queue `feeds`) -> ingest (`transcribe`) -> extract (`extract`). An episode's tasks hold the
+lock `episode-<id>`, so two workers never work on one episode at once, and a queueing lock keeps
+one of each waiting. Failures of an episode itself (a 404, a broken transcript) are recorded on
+the episode and asked again later, up to `[scan] max_attempts`, as the in-process scan does; a
+lost database is Procrastinate's to retry. A worker that dies mid-task (kill -9, a lost machine)
+stops sending heartbeats; `recover` hands its jobs to the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from .errors import ConfigError, PodsiftError, describe
+from .extract import Extractor
+from .net import Fetcher
+from .pipeline import Context
+from .scan import due
+from .settings import Settings
+from .store import StoreError, open_store
+from .transcribe import WhisperTranscriber
+
+try:
+    import procrastinate
+    from procrastinate.exceptions import AlreadyEnqueued
+except ImportError:  # the default install runs in threads; only a team's install needs the queue
+    procrastinate = None
+
+QUEUES = ("feeds", "transcribe", "extract")
+MAINTENANCE = "maintenance"  # every worker takes this queue too: handing on a dead worker's jobs
+HEARTBEAT = 10.0  # seconds between a worker's signs of life
+STALLED_BEATS = 3  # a worker silent for this many heartbeats is taken for dead, and its jobs given to others
+RETRY_WAIT = 60.0  # seconds before an episode that failed is tried again; doubled at each attempt
+WAIT_POLL = 0.5  # seconds between a waiting scan's looks at the queue
+NO_WORKER_GRACE = 15.0  # seconds a waiting scan gives a worker to show up
+log = logging.getLogger("podsift.tasks")
+
+
+class Resources:
+    """What a worker's tasks share: the settings, and the models, loaded once on first use."""
+
+    def __init__(self, settings: Settings, heartbeat: float = HEARTBEAT, retry_wait: float = RETRY_WAIT):
+        self.settings, self.heartbeat, self.retry_wait = settings, heartbeat, retry_wait
+        self._lock = threading.Lock()
+        self._transcriber: WhisperTranscriber | None = None
+        self._extractor: Extractor | None = None
+
+    @property
+    def stalled_after(self) -> float:
+        return self.heartbeat * STALLED_BEATS
+
+    @contextmanager
+    def context(self):
+        """A stage's Context on a store connection and an HTTP client of its own."""
+        with self._lock:
+            self._transcriber = self._transcriber or WhisperTranscriber(self.settings.transcribe)
+            self._extractor = self._extractor or Extractor()
+        with open_store(self.settings) as store, Fetcher(self.settings) as fetcher:
+            yield Context(self.settings, store, fetcher, self._transcriber, self._extractor)
+
+
+def queue_app(settings: Settings):
+    """The Procrastinate app on the store's Postgres, with podsift's tasks registered."""
+    if procrastinate is None:
+        raise ConfigError("the task queue needs Procrastinate: pip install 'podsift[postgres]'")
+    if not settings.database_url:
+        raise ConfigError(
+            "workers share a Postgres store: set database_url (or PODSIFT_DATABASE_URL). On one machine, "
+            "`podsift scan` does the same work in threads"
+        )
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=settings.database_url))
+    infrastructure = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions={StoreError})
+    for task, queue in ((poll, "feeds"), (ingest, "transcribe"), (extract, "extract")):
+        app.task(name=f"podsift.{task.__name__}", queue=queue, pass_context=True, retry=infrastructure)(task)
+    app.periodic(cron="*/5 * * * * *", periodic_id="recover")(
+        app.task(name="podsift.recover", queue=MAINTENANCE, pass_context=True, queueing_lock="podsift.recover")(recover)
+    )
+    return app
+
+
+def ensure_schema(settings: Settings, app) -> None:
+    """Create Procrastinate's tables in the store's database, once, however many processes ask at once."""
+    with open_store(settings) as store, store.transaction():
+        store.db.lock_schema()
+        if not store.db.has_table("procrastinate_jobs"):
+            store.db.execute(app.schema_manager.get_schema())
+
+
+def defer(app, task: str, schedule_in: float = 0, **ids: int) -> bool:
+    """Queue `task` for one show or episode unless one is already waiting; False if one was."""
+    key = f"{task}-{'-'.join(f'{k}{v}' for k, v in sorted(ids.items()))}"
+    lock = f"episode-{ids['episode_id']}" if "episode_id" in ids else key
+    options = {"schedule_in": {"seconds": schedule_in}} if schedule_in else {}
+    try:
+        app.configure_task(f"podsift.{task}", queue=_QUEUE_OF[task], lock=lock, queueing_lock=key, **options).defer(
+            **ids
+        )
+        return True
+    except AlreadyEnqueued:
+        return False
+
+
+def poll(job, show_id: int) -> None:
+    """Fetch one feed, store its new episodes, and queue each waiting one for ingesting."""
+    from . import stages
+
+    with _resources(job).context() as ctx:
+        result, waiting = stages.poll(ctx, show_id)
+    log.info("feed %s: %s%s", show_id, result.outcome, f" ({result.message})" if result.message else "")
+    for episode_id in waiting:
+        defer(job.app, "ingest", episode_id=episode_id)
+
+
+def ingest(job, episode_id: int) -> None:
+    """Bring one episode to 'transcribed', then queue its extraction."""
+    from . import stages
+
+    with _resources(job).context() as ctx:
+        outcome = _attempt(job, ctx, stages.ingest, episode_id)
+    if outcome is not None and outcome.state == "transcribed":
+        defer(job.app, "extract", episode_id=episode_id)
+
+
+def extract(job, episode_id: int) -> None:
+    """Find and store one transcribed episode's insights."""
+    from . import stages
+
+    with _resources(job).context() as ctx:
+        _attempt(job, ctx, stages.extract, episode_id)
+
+
+async def recover(job, timestamp: int) -> None:
+    """Hand the jobs of workers that stopped sending heartbeats to the workers still alive."""
+    stalled_after = _resources(job).stalled_after
+    for stalled in await job.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+        log.warning("job %s (%s) was left by a worker that died; handing it on", stalled.id, stalled.task_name)
+        await job.app.job_manager.retry_job(stalled)
+
+
+def _attempt(job, ctx: Context, stage, episode_id: int):
+    """Run a stage on one episode. A failure of the episode's own is recorded on it, and the stage
+    asked again later while attempts are left; a StoreError rises for Procrastinate to retry."""
+    episode, most = ctx.store.episodes.get(episode_id), ctx.settings.scan.max_attempts
+    if episode.state == "failed" and episode.attempts >= most:
+        return None  # given up on: `podsift episodes` says why
+    try:
+        outcome = stage(ctx, episode_id)
+    except StoreError:
+        raise
+    except Exception as exc:  # a 404, a broken file, a bug: this episode alone fails
+        reason = describe(exc) if isinstance(exc, PodsiftError) else f"{describe(exc)}; this is a bug: please report it"
+        ctx.store.episodes.fail(episode_id, f"{stage.__name__} failed: {reason}")
+        if episode.attempts + 1 < most:
+            wait = _resources(job).retry_wait * 2**episode.attempts
+            defer(job.app, stage.__name__, schedule_in=wait, episode_id=episode_id)
+        log.warning(
+            "episode %s: %s failed (attempt %s of %s): %s",
+            episode_id,
+            stage.__name__,
+            episode.attempts + 1,
+            most,
+            reason,
+        )
+        return None
+    log.info("episode %s: %s", episode_id, outcome.did)
+    return outcome
+
+
+def _resources(job) -> Resources:
+    return job.additional_context["podsift"]
+
+
+_QUEUE_OF = {"poll": "feeds", "ingest": "transcribe", "extract": "extract"}
+
+
+def run_worker(settings: Settings, queues: tuple[str, ...], concurrency: int, heartbeat: float, retry_wait: float):
+    """Take and do podsift's jobs until stopped (SIGINT or SIGTERM: the jobs at hand finish first)."""
+    app = queue_app(settings)
+    ensure_schema(settings, app)
+    resources = Resources(settings, heartbeat, retry_wait)
+    app.run_worker(
+        queues=[*queues, MAINTENANCE],
+        concurrency=concurrency,
+        additional_context={"podsift": resources},
+        update_heartbeat_interval=heartbeat,
+        stalled_worker_timeout=resources.stalled_after,
+    )
+
+
+def enqueue_scan(settings: Settings, reporter, wait: bool = True) -> tuple[int, int]:
+    """Queue a poll of every followed feed that is due and, with `wait`, follow the work it leads
+    to (ingest, extract) with a progress bar until none is left but retries scheduled for later.
+    Returns (jobs queued in all, jobs still to do). Refuses to wait when no worker is alive."""
+    app = queue_app(settings)
+    ensure_schema(settings, app)
+    at = datetime.now(timezone.utc)
+    with open_store(settings) as store, app.open():
+        since = _query(app, "SELECT coalesce(max(id), 0) AS n FROM procrastinate_jobs")
+        for show in (s for s in store.shows.followed() if due(s, at)):
+            defer(app, "poll", show_id=show.id)
+        return _follow(app, since, reporter) if wait else _counts(app, since)
+
+
+def _follow(app, since: int, reporter) -> tuple[int, int]:
+    """Wait until every podsift job queued after job `since` is done, but retries set for later."""
+    started, shown_total, shown_done = time.monotonic(), 0, 0
+    reporter.start("Jobs", 0)
+    while True:
+        total, left = _counts(app, since)
+        reporter.grow("Jobs", total - shown_total)
+        reporter.advance("Jobs", (total - left) - shown_done)
+        shown_total, shown_done = total, total - left
+        if not left:
+            return total, left
+        alive = _query(app, WORKERS_ALIVE, secs=HEARTBEAT * STALLED_BEATS)
+        if not alive and time.monotonic() - started > NO_WORKER_GRACE:
+            raise PodsiftError(
+                f"no podsift worker is running, and {left} job(s) wait: start `podsift worker` on a machine that "
+                "reaches the store (the jobs stay queued until one does), or run `podsift scan --here`"
+            )
+        time.sleep(WAIT_POLL)
+
+
+TASKS = "task_name IN ('podsift.poll', 'podsift.ingest', 'podsift.extract')"
+WORKERS_ALIVE = (
+    "SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => %(secs)s)"
+)
+
+
+def _counts(app, since: int) -> tuple[int, int]:
+    """(podsift jobs queued after job `since`, those of them still waiting or running, but for
+    retries scheduled for later)."""
+    row = app.connector.get_sync_connector().execute_query_one(
+        query=f"SELECT count(*) AS total, count(*) FILTER (WHERE status = 'doing' OR (status = 'todo' AND "
+        f"(scheduled_at IS NULL OR scheduled_at <= now()))) AS left FROM procrastinate_jobs WHERE id > %(since)s "
+        f"AND {TASKS}",
+        since=since,
+    )
+    return row["total"], row["left"]
+
+
+def _query(app, query: str, **args) -> int:
+    return app.connector.get_sync_connector().execute_query_one(query=query, **args)["n"]

@@ -1,0 +1,162 @@
+"""Work as tasks on Procrastinate, on a real Postgres (conftest's cluster): `podsift scan` queues,
+`podsift worker` processes do the work, and the faults a team meets (a worker killed mid-episode,
+an episode that always fails) cost neither work done twice nor work lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+from conftest import EPISODE, rss, vtt
+
+from podsift.cli import main
+from podsift.store import Store
+from podsift.store.postgres import PostgresDatabase
+
+PUBLISHED = datetime.now(timezone.utc) - timedelta(hours=3)
+
+
+@pytest.fixture
+def team(home, database_url, monkeypatch):
+    """PODSIFT_* for a Postgres store, in this process and in the workers it starts."""
+    env = {"PODSIFT_HOME": str(home), "PODSIFT_DATABASE_URL": database_url, "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@contextmanager
+def workers(env: dict, count: int, *options: str):
+    """`count` worker processes, stopped with SIGTERM at the end (killed if they hang)."""
+    command = [sys.executable, "-m", "podsift", "worker", "--heartbeat", "0.5", *options]
+    started = [
+        subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    try:
+        yield started
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def store(database_url) -> Store:
+    return Store(PostgresDatabase(database_url))
+
+
+def feeds_with_transcripts(server, shows: int, episodes: int) -> list[str]:
+    (server.root / "ep.vtt").write_text(vtt(EPISODE))
+    urls = []
+    for s in range(shows):
+        items = [
+            {
+                "guid": f"s{s}-e{e}",
+                "title": f"Glaciers {s}.{e}",
+                "audio": f"{server.url}/s{s}e{e}.mp3",
+                "transcript": f"{server.url}/s{s}e{e}.vtt",
+                "published": PUBLISHED - timedelta(minutes=e),
+            }
+            for e in range(episodes)
+        ]
+        for e in range(episodes):
+            shutil.copy(server.root / "ep.vtt", server.root / f"s{s}e{e}.vtt")
+        (server.root / f"show{s}.xml").write_text(rss(f"Show {s}", items))
+        urls.append(f"{server.url}/show{s}.xml")
+    return urls
+
+
+def test_two_workers_do_a_scan_once_each_episode_and_the_scan_waits_for_them(server, team, database_url):
+    for url in feeds_with_transcripts(server, shows=3, episodes=2):
+        cli("subscribe", url)
+    with workers(team, 2):
+        output = cli("scan", "--quiet")
+    assert "episodes: 6 extracted" in output, output
+    assert all(server.hits(f"/s{s}e{e}.vtt") == 1 for s in range(3) for e in range(2))  # each fetched once
+    with store(database_url) as s:
+        assert s.db.value("SELECT COUNT(*) FROM transcripts") == 6
+        assert s.db.value("SELECT COUNT(DISTINCT episode_id) FROM insights") == 6
+        assert s.db.value("SELECT COUNT(*) FROM search WHERE kind = 'sentence'") == 6 * len(EPISODE)
+        done = s.db.all("SELECT task_name, status, COUNT(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1")
+    assert [tuple(r) for r in done if r[0] != "podsift.recover"] == [
+        ("podsift.extract", "succeeded", 6),
+        ("podsift.ingest", "succeeded", 6),
+        ("podsift.poll", "succeeded", 3),
+    ]
+    assert "Glaciers flow because ice" in cli("digest", "--date", PUBLISHED.date().isoformat())
+
+
+def test_a_worker_killed_mid_episode_leaves_it_to_another_which_finishes_it(server, clips, team, database_url):
+    shutil.copy(clips[0], server.root / "ep.mp3")
+    item = {"guid": "ep-1", "title": "Octopuses", "audio": f"{server.url}/ep.mp3", "published": PUBLISHED}
+    (server.root / "feed.xml").write_text(rss("Sea Facts", [item]))
+    cli("subscribe", f"{server.url}/feed.xml")
+    server.delay["/ep.mp3"] = 120  # the first download hangs: its worker is at work on the episode
+    with workers(team, 1) as (first,):
+        scan = subprocess.Popen([sys.executable, "-m", "podsift", "scan", "--quiet"], env={**os.environ, **team})
+        deadline = time.monotonic() + 60
+        while server.hits("/ep.mp3") == 0:
+            assert time.monotonic() < deadline, "the worker never started the download"
+            time.sleep(0.1)
+        first.kill()  # kill -9, mid-episode
+        first.wait()
+        del server.delay["/ep.mp3"]
+        with workers(team, 1):
+            assert scan.wait(timeout=120) == 0  # the second worker took the job over, and the scan saw it done
+    with store(database_url) as s:
+        assert s.db.value("SELECT state FROM episodes") == "extracted"
+        assert s.db.value("SELECT COUNT(*) FROM transcripts") == 1
+        assert "hearts and blue blood" in s.transcripts.get(1).segments[0].text.lower()  # spoken by espeak-ng
+    assert server.hits("/ep.mp3") >= 2
+
+
+def test_an_episode_that_always_fails_stops_after_max_attempts_with_its_reason(server, team, database_url, home):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "podsift.toml").write_text("[scan]\nmax_attempts = 2\n")
+    item = {"guid": "ep-1", "title": "Gone", "audio": f"{server.url}/gone.mp3", "published": PUBLISHED}
+    (server.root / "feed.xml").write_text(rss("Gone Show", [item]))
+    cli("subscribe", f"{server.url}/feed.xml")
+    with workers(team, 1, "--retry-wait", "0"):
+        cli("scan", "--quiet")
+        deadline = time.monotonic() + 60
+        while server.hits("/gone.mp3") < 2:
+            assert time.monotonic() < deadline, "the failed episode was not tried again"
+            time.sleep(0.2)
+        time.sleep(2)  # a third attempt would come now
+    assert server.hits("/gone.mp3") == 2
+    with store(database_url) as s:
+        episode = s.episodes.get(1)
+    assert (episode.state, episode.attempts) == ("failed", 2)
+    assert "ingest failed" in episode.error and "404" in episode.error
+
+
+def test_a_worker_without_a_postgres_store_says_how_to_set_one(home):
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 1 and "database_url" in result.output and "podsift scan" in result.output
+
+
+def test_a_scan_with_no_worker_alive_says_so_instead_of_waiting_for_ever(server, team):
+    for url in feeds_with_transcripts(server, shows=1, episodes=1):
+        cli("subscribe", url)
+    result = CliRunner().invoke(main, ["scan", "--quiet"])
+    assert result.exit_code == 1 and "no podsift worker is running" in result.output
+    assert "podsift worker" in result.output and "--here" in result.output
