@@ -344,7 +344,7 @@ def test_a_failed_transaction_leaves_nothing_half_done(store):
 # -- the whole command line on Postgres ---------------------------------------------------------
 
 
-def test_subscribe_scan_digest_and_search_run_on_postgres_as_on_sqlite(server, home, database_url, monkeypatch):
+def test_the_threaded_scan_and_the_digest_run_on_postgres_as_on_sqlite(server, home, database_url, monkeypatch):
     from click.testing import CliRunner
     from conftest import rss, vtt
 
@@ -363,7 +363,7 @@ def test_subscribe_scan_digest_and_search_run_on_postgres_as_on_sqlite(server, h
         return result.output
 
     cli("subscribe", f"{server.url}/feed.xml")
-    assert "episodes with insights found │ 1" in cli("scan", "--quiet")
+    assert "episodes with insights found │ 1" in cli("scan", "--here", "--quiet")  # threads, on Postgres
     assert "Glaciers flow because ice" in cli("digest", "--date", published.date().isoformat())
     assert not (home / "podsift.db").exists()  # nothing went to SQLite
     from podsift.store.postgres import PostgresDatabase
