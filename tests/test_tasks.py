@@ -90,7 +90,9 @@ def test_two_workers_do_a_scan_once_each_episode_and_the_scan_waits_for_them(ser
         cli("subscribe", url)
     with workers(team, 2):
         output = cli("scan", "--quiet")
+        shown = cli("status")
     assert "episodes: 6 extracted" in output, output
+    assert "queue transcribe" in shown and "6 succeeded" in shown and "workers" in shown and "doing 0" in shown
     assert all(server.hits(f"/s{s}e{e}.vtt") == 1 for s in range(3) for e in range(2))  # each fetched once
     with store(database_url) as s:
         assert s.db.value("SELECT COUNT(*) FROM transcripts") == 6

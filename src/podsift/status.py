@@ -1,6 +1,7 @@
 """What the service is doing, in the words `podsift status` prints and the web app's status page shows:
 is the scheduler alive, when did the daily job and the last scan run and how did they end, the last
-error, when each person's next digest is due, episodes by state and emails still owed."""
+error, when each person's next digest is due, episodes by state, emails still owed, and on a
+Postgres store the task queue and its workers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .models import Run
 from .schedule import next_delivery
 from .settings import Settings, zone
 from .store import Store, dead_holder
+from .tasks import queue_status
 
 SILENT_AFTER = timedelta(minutes=3)  # a scheduler ticks every 30 s; this long without a beat, it is gone
 
@@ -37,6 +39,7 @@ def status(store: Store, settings: Settings, now: datetime | None = None) -> Sta
         *_safely("next digests", lambda: _next_digests(store, settings, now)),
         *_safely("episodes", lambda: [("episodes", _episodes(store, settings))]),
         *_safely("emails owed", lambda: [("emails owed", _owed(store))]),
+        *_safely("queue", lambda: queue_status(store.db)),
     ]
     return Status(lines, alive and not (daily and daily.outcome == "failed"))
 

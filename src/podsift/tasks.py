@@ -248,3 +248,22 @@ def _counts(app, since: int) -> tuple[int, int]:
 
 def _query(app, query: str, **args) -> int:
     return app.connector.get_sync_connector().execute_query_one(query=query, **args)["n"]
+
+
+def queue_status(db) -> list[tuple[str, str]]:
+    """`podsift status` lines for a Postgres store's queue: jobs by queue and state, and the live
+    workers with what each is doing; none for a store without the queue."""
+    if db.engine != "postgres" or not db.has_table("procrastinate_jobs"):
+        return []
+    by_queue: dict[str, list[str]] = {}
+    for queue, state, count in db.all(
+        "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2"
+    ):
+        by_queue.setdefault(queue, []).append(f"{count} {state}")
+    workers = db.all(
+        "SELECT w.id, w.last_heartbeat, count(j.id) FROM procrastinate_workers w LEFT JOIN procrastinate_jobs j "
+        "ON j.worker_id = w.id AND j.status = 'doing' GROUP BY 1, 2 ORDER BY 1"
+    )
+    seen = ", ".join(f"#{w} doing {n}, seen {beat:%H:%M:%S}" for w, beat, n in workers)
+    lines = [(f"queue {queue}", ", ".join(states)) for queue, states in by_queue.items()]
+    return lines + [("workers", f"{len(workers)}: {seen}" if workers else "none running: `podsift worker`")]
