@@ -516,31 +516,43 @@ def _postgres_bin(name: str) -> str:
     return str(found[-1])
 
 
+class PgCluster:
+    """A throwaway Postgres cluster on 127.0.0.1 (initdb and pg_ctl of Debian's postgresql, with
+    fsync off). As root, the server runs as `postgres`, since Postgres refuses to run as root."""
+
+    def __init__(self):
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="podsift-pg-"))
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.data, port = self.folder / "data", free_port()
+        self.url = f"postgresql://podsift@127.0.0.1:{port}/postgres"  # the admin database
+        self.options = f"-p {port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        self._run("initdb", "-D", str(self.data), "-U", "podsift", "--auth=trust", "-E", "UTF8", "--locale=C")
+        self.pg_ctl("start")
+
+    def pg_ctl(self, action: str, *more: str) -> None:
+        """start, stop or restart the server (waiting until it is done)."""
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", self.options, "-l", str(self.folder / "log"), "-w", action, *more
+        )
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run([*self.as_user, _postgres_bin(program), *args], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def postgres():
-    """A throwaway Postgres cluster on 127.0.0.1 (initdb and pg_ctl of Debian's postgresql, with
-    fsync off), for the session; yields its admin URL. As root, the server runs as `postgres`,
-    since Postgres refuses to run as root."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="podsift-pg-"))
-    as_user = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", free_port()
-
-    def run(*command):
-        subprocess.run([*as_user, *command], check=True, capture_output=True)
-
-    run(_postgres_bin("initdb"), "-D", str(data), "-U", "podsift", "--auth=trust", "-E", "UTF8", "--locale=C")
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    run(_postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    """A `PgCluster` for the test session."""
+    cluster = PgCluster()
     try:
-        yield f"postgresql://podsift@127.0.0.1:{port}/postgres"
+        yield cluster
     finally:
-        run(_postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        cluster.pg_ctl("stop", "-m", "immediate")
+        shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -549,10 +561,10 @@ def database_url(postgres, request):
     import psycopg
 
     name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
-    with psycopg.connect(postgres, autocommit=True) as admin:
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.execute(f"CREATE DATABASE {name}")
-    return postgres.rsplit("/", 1)[0] + "/" + name
+    return postgres.url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -151,6 +151,22 @@ def test_an_episode_that_always_fails_stops_after_max_attempts_with_its_reason(s
     assert "ingest failed" in episode.error and "404" in episode.error
 
 
+def test_a_worker_that_loses_the_database_connects_again_and_goes_on(server, team, postgres, database_url):
+    for url in feeds_with_transcripts(server, shows=1, episodes=1):
+        cli("subscribe", url)
+    with workers(team, 1, "--heartbeat", "0.5") as (worker,):
+        cli("scan", "--quiet")  # it works...
+        postgres.pg_ctl("restart", "-m", "fast")  # ...the database goes away and comes back...
+        time.sleep(3)
+        assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
+        (server.root / "show0.xml").write_text((server.root / "show0.xml").read_text().replace("Show 0", "Show Zero"))
+        with store(database_url) as s:
+            s.db.execute("UPDATE shows SET next_check_at = NULL")
+        cli("scan", "--quiet")  # ...and it takes the next scan's work
+    with store(database_url) as s:
+        assert s.shows.followed()[0].title == "Show Zero"
+
+
 def test_a_worker_without_a_postgres_store_says_how_to_set_one(home):
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 1 and "database_url" in result.output and "podsift scan" in result.output

@@ -275,8 +275,11 @@ def worker_command(queues, concurrency, heartbeat, retry_wait):
 
     Run as many as you like, on any machines that reach the store; they need no shared disk (a
     worker that transcribes an episode downloads its audio). `podsift scan` queues the work."""
+    import logging
+
     from .tasks import QUEUES, run_worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
     unknown = sorted(set(chosen) - set(QUEUES))
     if unknown or not chosen:

@@ -12,13 +12,15 @@ stops sending heartbeats; `recover` hands its jobs to the others.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from .errors import ConfigError, PodsiftError, describe
+from .errors import ConfigError, NotFound, PodsiftError, describe
 from .extract import Extractor
 from .net import Fetcher
 from .pipeline import Context
@@ -29,6 +31,7 @@ from .transcribe import WhisperTranscriber
 
 try:
     import procrastinate
+    import procrastinate.exceptions
     from procrastinate.exceptions import AlreadyEnqueued
 except ImportError:  # the default install runs in threads; only a team's install needs the queue
     procrastinate = None
@@ -112,7 +115,11 @@ def poll(job, show_id: int) -> None:
     from . import stages
 
     with _resources(job).context() as ctx:
-        result, waiting = stages.poll(ctx, show_id)
+        try:
+            result, waiting = stages.poll(ctx, show_id)
+        except NotFound:  # unsubscribed by everyone since it was queued
+            log.info("feed %s: no longer followed", show_id)
+            return
     log.info("feed %s: %s%s", show_id, result.outcome, f" ({result.message})" if result.message else "")
     for episode_id in waiting:
         defer(job.app, "ingest", episode_id=episode_id)
@@ -181,17 +188,52 @@ _QUEUE_OF = {"poll": "feeds", "ingest": "transcribe", "extract": "extract"}
 
 
 def run_worker(settings: Settings, queues: tuple[str, ...], concurrency: int, heartbeat: float, retry_wait: float):
-    """Take and do podsift's jobs until stopped (SIGINT or SIGTERM: the jobs at hand finish first)."""
-    app = queue_app(settings)
-    ensure_schema(settings, app)
-    resources = Resources(settings, heartbeat, retry_wait)
-    app.run_worker(
-        queues=[*queues, MAINTENANCE],
-        concurrency=concurrency,
-        additional_context={"podsift": resources},
-        update_heartbeat_interval=heartbeat,
-        stalled_worker_timeout=resources.stalled_after,
-    )
+    """Take and do podsift's jobs until stopped (SIGINT or SIGTERM: the jobs at hand finish first).
+    A lost database (a restart, a network cut) stops Procrastinate's worker; this one connects
+    again, waiting 1 s, then 2, ... a minute at most, and goes on."""
+    resources, wait = Resources(settings, heartbeat, retry_wait), 1.0
+    options = {
+        "queues": [*queues, MAINTENANCE],
+        "concurrency": concurrency,
+        "additional_context": {"podsift": resources},
+        "update_heartbeat_interval": heartbeat,
+        "stalled_worker_timeout": resources.stalled_after,
+    }
+    while True:
+        started = time.monotonic()
+        try:
+            ensure_schema(settings, queue_app(settings))
+            if asyncio.run(_work(queue_app(settings), options)):
+                return
+            why = "its connection broke"
+        except (procrastinate.exceptions.ConnectorException, StoreError) as exc:
+            why = describe(exc).strip().splitlines()[-1]
+        wait = 1.0 if time.monotonic() - started > 60 else min(wait * 2, 60.0)
+        log.warning("lost the store (%s); connecting again in %g s", why, wait)
+        time.sleep(wait)
+
+
+async def _work(app, options: dict) -> bool:
+    """Run Procrastinate's worker until a signal stops it (True), or it stops of itself because
+    its database went away (False)."""
+    loop, stopped = asyncio.get_running_loop(), asyncio.Event()
+    async with app.open_async():
+        worker = asyncio.create_task(app.run_worker_async(install_signal_handlers=False, **options))
+
+        def stop() -> None:
+            stopped.set()
+            worker.cancel()  # Procrastinate's graceful stop: no new job, the running ones finish
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop)
+        try:
+            await worker
+        except asyncio.CancelledError:
+            pass
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+    return stopped.is_set()
 
 
 def enqueue_scan(settings: Settings, reporter, wait: bool = True) -> tuple[int, int]:
