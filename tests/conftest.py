@@ -15,10 +15,8 @@ import hashlib
 import importlib.resources
 import importlib.util
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +29,7 @@ from xml.sax.saxutils import escape
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from pgcluster import PgCluster, free_port
 
 from podsift.embed import MiniLM
 from podsift.extract import Extractor
@@ -221,13 +220,6 @@ class Inbox:
             return self.reply
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on, for a server that must be told its number."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -508,63 +500,23 @@ def llama_alone(tmp_path):
         yield url
 
 
-def _postgres_bin(name: str) -> str:
-    """A server program of Debian's postgresql package (not on PATH), or on PATH elsewhere."""
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")) or [shutil.which(name)]
-    if not found[-1]:
-        pytest.fail("Postgres's server programs are needed: apt-get install postgresql (see .ci/run)")
-    return str(found[-1])
-
-
-class PgCluster:
-    """A throwaway Postgres cluster on 127.0.0.1 (initdb and pg_ctl of Debian's postgresql, with
-    fsync off). As root, the server runs as `postgres`, since Postgres refuses to run as root."""
-
-    def __init__(self):
-        import tempfile
-
-        self.folder = Path(tempfile.mkdtemp(prefix="podsift-pg-"))
-        self.as_user = []
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.data, port = self.folder / "data", free_port()
-        self.url = f"postgresql://podsift@127.0.0.1:{port}/postgres"  # the admin database
-        self.options = f"-p {port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._run("initdb", "-D", str(self.data), "-U", "podsift", "--auth=trust", "-E", "UTF8", "--locale=C")
-        self.pg_ctl("start")
-
-    def pg_ctl(self, action: str, *more: str) -> None:
-        """start, stop or restart the server (waiting until it is done)."""
-        self._run(
-            "pg_ctl", "-D", str(self.data), "-o", self.options, "-l", str(self.folder / "log"), "-w", action, *more
-        )
-
-    def _run(self, program: str, *args: str) -> None:
-        subprocess.run([*self.as_user, _postgres_bin(program), *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def postgres():
     """A `PgCluster` for the test session."""
-    cluster = PgCluster()
+    try:
+        cluster = PgCluster()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     try:
         yield cluster
     finally:
-        cluster.pg_ctl("stop", "-m", "immediate")
-        shutil.rmtree(cluster.folder, ignore_errors=True)
+        cluster.close()
 
 
 @pytest.fixture
 def database_url(postgres, request):
     """A new, empty database on the session's cluster, for one test."""
-    import psycopg
-
-    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
-    with psycopg.connect(postgres.url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    return postgres.url.rsplit("/", 1)[0] + "/" + name
+    return postgres.database("t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16])
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

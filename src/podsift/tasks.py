@@ -82,7 +82,7 @@ def queue_app(settings: Settings):
     infrastructure = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions={StoreError})
     for task, queue in ((poll, "feeds"), (ingest, "transcribe"), (extract, "extract")):
         app.task(name=f"podsift.{task.__name__}", queue=queue, pass_context=True, retry=infrastructure)(task)
-    app.periodic(cron="*/5 * * * * *", periodic_id="recover")(
+    app.periodic(cron="* * * * * */5", periodic_id="recover")(  # every 5 s: the seconds column comes last
         app.task(name="podsift.recover", queue=MAINTENANCE, pass_context=True, queueing_lock="podsift.recover")(recover)
     )
     return app
