@@ -202,8 +202,9 @@ def run_worker(settings: Settings, queues: tuple[str, ...], concurrency: int, he
     while True:
         started = time.monotonic()
         try:
-            ensure_schema(settings, queue_app(settings))
-            if asyncio.run(_work(queue_app(settings), options)):
+            app = queue_app(settings)
+            ensure_schema(settings, app)
+            if asyncio.run(_work(app, options)):
                 return
             why = "its connection broke"
         except (procrastinate.exceptions.ConnectorException, StoreError) as exc:
