@@ -107,6 +107,20 @@ def test_two_workers_do_a_scan_once_each_episode_and_the_scan_waits_for_them(ser
     assert "Glaciers flow because ice" in cli("digest", "--date", PUBLISHED.date().isoformat())
 
 
+def test_a_scan_by_the_workers_ends_with_the_models_cards_as_the_threaded_one_does(server, team, home, models):
+    from test_cards import FAITHFUL, card_for
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "podsift.toml").write_text(f'[llm]\nbase_url = "{models.url}"\nmodel = "llama3.2"\n')
+    models.reply = card_for
+    for url in feeds_with_transcripts(server, shows=1, episodes=1):
+        cli("subscribe", url)
+    with workers(team, 1):
+        output = cli("scan", "--quiet")
+    assert "cards edited by the model: 1 shown, 0 refused, 0 failed" in output, output
+    assert FAITHFUL in cli("digest", "--date", PUBLISHED.date().isoformat())
+
+
 def test_a_worker_killed_mid_episode_leaves_it_to_another_which_finishes_it(server, clips, team, database_url):
     shutil.copy(clips[0], server.root / "ep.mp3")
     item = {"guid": "ep-1", "title": "Octopuses", "audio": f"{server.url}/ep.mp3", "published": PUBLISHED}

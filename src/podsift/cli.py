@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .cards import edit_cards
 from .deliver import SmtpServer, feed_url
 from .embed import MiniLM
 from .errors import ConfigError, PodsiftError
@@ -237,8 +238,12 @@ def queue_scan(settings: Settings, quiet: bool, wait: bool) -> None:
     from .tasks import enqueue_scan
 
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
+    cards = None
     try:
         total, left = enqueue_scan(settings, reporter, wait)
+        if wait and settings.llm.base_url:  # as the threaded scan does: the model edits what the workers found
+            with _store(settings) as store, ModelEndpoint(settings) as endpoint:
+                cards = edit_cards(store, endpoint, MiniLM(), reporter)
     finally:
         reporter.close()
     with _store(settings) as store:
@@ -246,6 +251,12 @@ def queue_scan(settings: Settings, quiet: bool, wait: bool) -> None:
     states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none yet"
     done = f"{total} job(s) done by the workers" if wait else f"{left} job(s) queued for the workers"
     out.print(Text(f"{done}; episodes: {states}"))
+    if cards is not None:
+        out.print(
+            Text(f"cards edited by the model: {cards.accepted} shown, {cards.rejected} refused, {cards.failed} failed")
+        )
+        if cards.failed:
+            out.print(Text(f"failed language model: {cards.last_failure}; those insights are edited at the next scan"))
 
 
 @main.command("worker")
