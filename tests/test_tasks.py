@@ -181,6 +181,11 @@ def test_a_worker_that_loses_the_database_connects_again_and_goes_on(server, tea
         assert s.shows.followed()[0].title == "Show Zero"
 
 
+def test_since_is_refused_on_the_queue_with_the_way_that_takes_it(team):
+    result = CliRunner().invoke(main, ["scan", "--since", "2026-11-01"])
+    assert result.exit_code == 2 and "scan --here --since" in result.output
+
+
 def test_a_worker_without_a_postgres_store_says_how_to_set_one(home):
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 1 and "database_url" in result.output and "podsift scan" in result.output

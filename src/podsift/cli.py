@@ -228,6 +228,8 @@ def scan_command(since, quiet, here, no_wait):
     do it; this command waits for them, with progress."""
     settings = load_settings()
     if settings.database_url and not here:
+        if since:
+            raise click.UsageError("the workers do not take --since yet: run `podsift scan --here --since ...`")
         return queue_scan(settings, quiet, wait=not no_wait)
     report = run_scan(settings, since.replace(tzinfo=timezone.utc) if since else None, quiet)
     print_report(report)
