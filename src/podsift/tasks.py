@@ -20,6 +20,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
+from . import stages
 from .errors import ConfigError, NotFound, PodsiftError, describe
 from .extract import Extractor
 from .net import Fetcher
@@ -36,7 +37,8 @@ try:
 except ImportError:  # the default install runs in threads; only a team's install needs the queue
     procrastinate = None
 
-QUEUES = ("feeds", "transcribe", "extract")
+QUEUE_OF = {"poll": "feeds", "ingest": "transcribe", "extract": "extract"}  # each task's queue
+QUEUES = tuple(QUEUE_OF.values())
 MAINTENANCE = "maintenance"  # every worker takes this queue too: handing on a dead worker's jobs
 HEARTBEAT = 10.0  # seconds between a worker's signs of life
 STALLED_BEATS = 3  # a worker silent for this many heartbeats is taken for dead, and its jobs given to others
@@ -80,8 +82,9 @@ def queue_app(settings: Settings):
         )
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=settings.database_url))
     infrastructure = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions={StoreError})
-    for task, queue in ((poll, "feeds"), (ingest, "transcribe"), (extract, "extract")):
-        app.task(name=f"podsift.{task.__name__}", queue=queue, pass_context=True, retry=infrastructure)(task)
+    for task in (poll, ingest, extract):
+        name = task.__name__
+        app.task(name=f"podsift.{name}", queue=QUEUE_OF[name], pass_context=True, retry=infrastructure)(task)
     app.periodic(cron="* * * * * */5", periodic_id="recover")(  # every 5 s: the seconds column comes last
         app.task(name="podsift.recover", queue=MAINTENANCE, pass_context=True, queueing_lock="podsift.recover")(recover)
     )
@@ -102,7 +105,7 @@ def defer(app, task: str, schedule_in: float = 0, **ids: int) -> bool:
     lock = f"episode-{ids['episode_id']}" if "episode_id" in ids else key
     options = {"schedule_in": {"seconds": schedule_in}} if schedule_in else {}
     try:
-        app.configure_task(f"podsift.{task}", queue=_QUEUE_OF[task], lock=lock, queueing_lock=key, **options).defer(
+        app.configure_task(f"podsift.{task}", queue=QUEUE_OF[task], lock=lock, queueing_lock=key, **options).defer(
             **ids
         )
         return True
@@ -112,8 +115,6 @@ def defer(app, task: str, schedule_in: float = 0, **ids: int) -> bool:
 
 def poll(job, show_id: int) -> None:
     """Fetch one feed, store its new episodes, and queue each waiting one for ingesting."""
-    from . import stages
-
     with _resources(job).context() as ctx:
         try:
             result, waiting = stages.poll(ctx, show_id)
@@ -127,8 +128,6 @@ def poll(job, show_id: int) -> None:
 
 def ingest(job, episode_id: int) -> None:
     """Bring one episode to 'transcribed', then queue its extraction."""
-    from . import stages
-
     with _resources(job).context() as ctx:
         outcome = _attempt(job, ctx, stages.ingest, episode_id)
     if outcome is not None and outcome.state == "transcribed":
@@ -137,8 +136,6 @@ def ingest(job, episode_id: int) -> None:
 
 def extract(job, episode_id: int) -> None:
     """Find and store one transcribed episode's insights."""
-    from . import stages
-
     with _resources(job).context() as ctx:
         _attempt(job, ctx, stages.extract, episode_id)
 
@@ -182,9 +179,6 @@ def _attempt(job, ctx: Context, stage, episode_id: int):
 
 def _resources(job) -> Resources:
     return job.additional_context["podsift"]
-
-
-_QUEUE_OF = {"poll": "feeds", "ingest": "transcribe", "extract": "extract"}
 
 
 def run_worker(settings: Settings, queues: tuple[str, ...], concurrency: int, heartbeat: float, retry_wait: float):
