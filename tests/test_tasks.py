@@ -181,6 +181,38 @@ def test_a_worker_that_loses_the_database_connects_again_and_goes_on(server, tea
         assert s.shows.followed()[0].title == "Show Zero"
 
 
+def test_the_scheduler_on_postgres_queues_each_day_and_a_worker_emails_it_once(server, team, home, smtp, monkeypatch):
+    from podsift.schedule import Scheduler
+    from podsift.settings import load_settings
+
+    for name, value in (("PODSIFT_SMTP_URL", smtp.url), ("PODSIFT_MAIL_FROM", "digest@example.org")):
+        monkeypatch.setenv(name, value)
+        team[name] = value
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "podsift.toml").write_text('delivery_time = "00:00"\n')  # yesterday is due whenever the test runs
+    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    (server.root / "ep.vtt").write_text(vtt(EPISODE))
+    published = datetime.combine(yesterday, datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    item = {"guid": "ep-1", "title": "Glaciers", "audio": f"{server.url}/ep.mp3", "transcript": f"{server.url}/ep.vtt"}
+    (server.root / "feed.xml").write_text(rss("Cold Facts", [{**item, "published": published}]))
+    cli("subscribe", f"{server.url}/feed.xml")
+    CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    with workers(team, 1, "--retry-wait", "1"):
+        Scheduler(load_settings()).tick()  # queues the polls and the day, and returns at once
+        deadline = time.monotonic() + 90
+        while not smtp.messages:
+            assert time.monotonic() < deadline, "the day's email never came"
+            time.sleep(0.2)
+        Scheduler(load_settings()).tick()  # the day is done: nothing more is queued or sent
+        time.sleep(3)
+    assert len(smtp.messages) == 1 and smtp.messages[0]["To"] == "ada@example.org"
+    assert "Glaciers flow because ice" in smtp.messages[0].get_body(("plain",)).get_content()
+    with store(team["PODSIFT_DATABASE_URL"]) as s:
+        (sent,) = s.outbox.all()
+        assert (sent.day, sent.status, sent.attempts) == (yesterday.isoformat(), "sent", 1)
+        assert s.digests.last_finished_day(sent.recipient_id) == yesterday.isoformat()
+
+
 def test_since_is_refused_on_the_queue_with_the_way_that_takes_it(team):
     result = CliRunner().invoke(main, ["scan", "--since", "2026-11-01"])
     assert result.exit_code == 2 and "scan --here --since" in result.output

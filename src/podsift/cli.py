@@ -264,9 +264,10 @@ def queue_scan(settings: Settings, quiet: bool, wait: bool) -> None:
 @main.command("worker")
 @click.option(
     "--queues",
-    default="feeds,transcribe,extract",
+    default="feeds,transcribe,extract,deliver",
     show_default=True,
-    help="Which work this worker takes: feeds (polling), transcribe (transcripts and speech-to-text), extract.",
+    help="Which work this worker takes: feeds (polling), transcribe (transcripts and speech-to-text), extract, "
+    "deliver (each recipient's day, which `podsift serve` queues at their delivery time).",
 )
 @click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Jobs at once.")
 @click.option(

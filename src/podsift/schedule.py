@@ -159,13 +159,19 @@ class Scheduler(threading.Thread):
             self._runs(lambda runs: runs.end(run, "stopped"))
 
     def tick(self) -> None:
-        """Run every recipient's due days, with one scan before them; else send what the outbox owes."""
+        """Run every recipient's due days, with one scan before them (on Postgres: queue them for the
+        workers); else send what the outbox owes."""
         settings, embedder, now = self.settings, self.embedder, datetime.now(timezone.utc)
         with open_store(settings) as store, Fetcher(settings) as fetcher:
             ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(embedder))
             due = due_days(store, settings, now)
             if not due or (self.not_before and now < self.not_before):
                 retry_outbox(ctx, embedder, self.server)
+                return
+            if settings.database_url:  # workers do the day: a poll of every feed, then each recipient's day
+                from .tasks import queue_days
+
+                queue_days(settings, store, due)
                 return
             log.info("daily job: %s", {rid: [d.isoformat() for d in days] for rid, days in due.items()})
             report = daily_job(ctx, due, embedder, self.server)

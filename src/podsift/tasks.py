@@ -2,7 +2,8 @@
 itself (no broker to run): what `podsift worker`, on any number of machines, takes and does.
 
 Each task is a stage of `stages.py`, a function of one id, and defers the next:
-poll (queue `feeds`) -> ingest (`transcribe`) -> extract (`extract`). An episode's tasks hold the
+poll (queue `feeds`) -> ingest (`transcribe`) -> extract (`extract`); and `deliver` (`deliver`)
+sends one recipient's day once it is settled. An episode's tasks hold the
 lock `episode-<id>`, so two workers never work on one episode at once, and a queueing lock keeps
 one of each waiting. Failures of an episode itself (a 404, a broken transcript) are recorded on
 the episode and asked again later, up to `[scan] max_attempts`, as the in-process scan does; a
@@ -18,14 +19,16 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from . import stages
+from .deliver import SmtpServer
 from .errors import ConfigError, NotFound, PodsiftError, describe
 from .extract import Extractor
 from .net import Fetcher
-from .pipeline import Context
-from .scan import due
+from .pipeline import Context, deliver_day
+from .rank import day_bounds
+from .scan import due as due_now
 from .settings import Settings
 from .store import StoreError, open_store
 from .transcribe import WhisperTranscriber
@@ -37,7 +40,7 @@ try:
 except ImportError:  # the default install runs in threads; only a team's install needs the queue
     procrastinate = None
 
-QUEUE_OF = {"poll": "feeds", "ingest": "transcribe", "extract": "extract"}  # each task's queue
+QUEUE_OF = {"poll": "feeds", "ingest": "transcribe", "extract": "extract", "deliver": "deliver"}  # each task's queue
 QUEUES = tuple(QUEUE_OF.values())
 MAINTENANCE = "maintenance"  # every worker takes this queue too: handing on a dead worker's jobs
 HEARTBEAT = 10.0  # seconds between a worker's signs of life
@@ -82,7 +85,7 @@ def queue_app(settings: Settings):
         )
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=settings.database_url))
     infrastructure = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2, retry_exceptions={StoreError})
-    for task in (poll, ingest, extract):
+    for task in (poll, ingest, extract, deliver):
         name = task.__name__
         app.task(name=f"podsift.{name}", queue=QUEUE_OF[name], pass_context=True, retry=infrastructure)(task)
     app.periodic(cron="* * * * * */5", periodic_id="recover")(  # every 5 s: the seconds column comes last
@@ -99,8 +102,9 @@ def ensure_schema(settings: Settings, app) -> None:
             store.db.execute(app.schema_manager.get_schema())
 
 
-def defer(app, task: str, schedule_in: float = 0, **ids: int) -> bool:
-    """Queue `task` for one show or episode unless one is already waiting; False if one was."""
+def defer(app, task: str, schedule_in: float = 0, **ids: int | str) -> bool:
+    """Queue `task` for one show, episode or recipient's day unless one is already waiting; False
+    if one was."""
     key = f"{task}-{'-'.join(f'{k}{v}' for k, v in sorted(ids.items()))}"
     lock = f"episode-{ids['episode_id']}" if "episode_id" in ids else key
     options = {"schedule_in": {"seconds": schedule_in}} if schedule_in else {}
@@ -138,6 +142,37 @@ def extract(job, episode_id: int) -> None:
     """Find and store one transcribed episode's insights."""
     with _resources(job).context() as ctx:
         _attempt(job, ctx, stages.extract, episode_id)
+
+
+def deliver(job, recipient_id: int, day: str) -> None:
+    """Build one recipient's digest of one day and email it, once, when the day is settled (every
+    feed checked since it ended, every episode of it read); until then, look again later."""
+    resources = _resources(job)
+    with resources.context() as ctx:
+        person, when = ctx.store.people.get(recipient_id), date.fromisoformat(day)
+        why = ctx.store.digests.unsettled(recipient_id, *day_bounds(when, person.timezone or ctx.settings.timezone))
+        if why:
+            log.info("%s for recipient %s: not yet (%s)", day, recipient_id, why)
+            defer(job.app, "deliver", schedule_in=max(resources.retry_wait, 1), recipient_id=recipient_id, day=day)
+            return
+        server = SmtpServer.from_settings(ctx.settings) if ctx.settings.smtp_url else None
+        _, sent = deliver_day(ctx, person, when, ctx.extractor.embedder, server)
+        ctx.store.digests.finish_day(recipient_id, day)
+    log.info("%s for recipient %s: %s", day, recipient_id, sent.status if sent else "nothing to send")
+
+
+def queue_days(settings: Settings, store, due: dict[int, list[date]]) -> None:
+    """The daily job through the queue (`podsift serve` on Postgres): a poll of every due feed,
+    and each recipient's due days, which wait for what the polls bring."""
+    app = queue_app(settings)
+    ensure_schema(settings, app)
+    at = datetime.now(timezone.utc)
+    with app.open():
+        for show in (s for s in store.shows.followed() if due_now(s, at)):
+            defer(app, "poll", show_id=show.id)
+        for recipient_id, days in due.items():
+            for day in days:
+                defer(app, "deliver", recipient_id=recipient_id, day=day.isoformat())
 
 
 async def recover(job, timestamp: int) -> None:
@@ -240,7 +275,7 @@ def enqueue_scan(settings: Settings, reporter, wait: bool = True) -> tuple[int, 
     at = datetime.now(timezone.utc)
     with open_store(settings) as store, app.open():
         since = _query(app, "SELECT coalesce(max(id), 0) AS n FROM procrastinate_jobs")
-        for show in (s for s in store.shows.followed() if due(s, at)):
+        for show in (s for s in store.shows.followed() if due_now(s, at)):
             defer(app, "poll", show_id=show.id)
         return _follow(app, since, reporter) if wait else _counts(app, since)
 
