@@ -4,8 +4,9 @@
 `people` (recipients, sessions), `shows` (feeds, subscriptions), `episodes` (the queue and its
 claims), `transcripts`, `insights` (with cards, votes and search), `digests`, `outbox` (email
 deliveries) and `runs` (locks and what the service did). Their SQL is written once for every
-engine; `db.Database` is what an engine must provide, and `sqlite.SqliteDatabase` is the
-default. One `Store` belongs to one thread: stages hand network and CPU work to worker threads
+engine; `db.Database` is what an engine must provide: `sqlite.SqliteDatabase` is the default,
+`postgres.PostgresDatabase` the one for a team (`open_store` picks by `database_url`). One
+`Store` belongs to one thread: stages hand network and CPU work to worker threads
 and write the results back from the thread that owns the store.
 """
 
