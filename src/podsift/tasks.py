@@ -4,10 +4,11 @@ itself (no broker to run): what `podsift worker`, on any number of machines, tak
 Each task is a stage of `stages.py`, a function of one id, and defers the next:
 poll (queue `feeds`) -> ingest (`transcribe`) -> extract (`extract`); `deliver` (`deliver`)
 sends one recipient's day once it is settled. An episode's tasks hold the lock `episode-<id>`,
-so two workers never work on one episode at once, and a queueing lock keeps one of each waiting. Failures of an episode itself (a 404, a broken transcript) are recorded on
-the episode and asked again later, up to `[scan] max_attempts`, as the in-process scan does; a
-lost database is Procrastinate's to retry. A worker that dies mid-task (kill -9, a lost machine)
-stops sending heartbeats; `recover` hands its jobs to the others.
+so two workers never work on one episode at once, and a queueing lock keeps one of each waiting.
+Failures of an episode itself (a 404, a broken transcript) are recorded on the episode and asked
+again later, up to `[scan] max_attempts`, as the in-process scan does; a lost database is
+Procrastinate's to retry. A worker that dies mid-task (kill -9, a lost machine) stops sending
+heartbeats; `recover` hands its jobs to the others.
 """
 
 from __future__ import annotations
