@@ -17,9 +17,11 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..errors import NotFound
 from ..settings import Settings
 from ..users import secret_key
 from . import account, admin, reading, shows
@@ -74,6 +76,13 @@ def create_app(settings: Settings) -> Starlette:
             max_age=int(SESSION_IDLE.total_seconds()),
         ),
     ]
-    web = Starlette(routes=routes, middleware=middleware, exception_handlers={404: reading.not_found})
+    handlers = {404: reading.not_found, NotFound: not_yours}
+    web = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     web.state.podsift = App(settings)
     return web
+
+
+def not_yours(request: Request, exc: NotFound):
+    """A NotFound from any handler (a day, show, episode, insight or email that is not the
+    person's, or not there): the 404 page, saying what is valid."""
+    return request.app.state.podsift.problem(request, 404, str(exc))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from ..errors import NotFound
 from ..status import status as service_status
 from ..store import Store
 from .access import owner_only
@@ -37,11 +36,7 @@ def admin(request: Request, store: Store, message: str = ""):
 @owner_only
 def retry(request: Request, store: Store, form):
     """POST /admin/outbox/ID/retry: send a failed or waiting email at the outbox's next pass."""
-    app = request.app.state.podsift
-    try:
-        delivery = store.outbox.retry_now(int(request.path_params["id"]))
-    except NotFound as exc:
-        return app.problem(request, 404, str(exc))
+    delivery = store.outbox.retry_now(int(request.path_params["id"]))
     if delivery.status != "pending":
         return admin(request, f"That email of {delivery.day} is {delivery.status}: there is nothing to retry.")
     return admin(

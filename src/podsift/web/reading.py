@@ -59,10 +59,7 @@ def digest(request: Request):
     settings = app.settings
     uid = request.state.uid
     with app.store() as store:
-        try:
-            day, timezone = day_of(request, store)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        day, timezone = day_of(request, store)
         found = digest_for(store, settings, uid, day, app.embedder)
         votes = store.insights.votes(uid)
     today = datetime.now(zone(timezone)).date()
@@ -86,10 +83,7 @@ def digest_export(request: Request):
     if fmt not in EXPORTS:
         return app.problem(request, 404, "A digest is exported as .md, .csv (for Readwise) or .json.")
     with app.store() as store:
-        try:
-            day, _ = day_of(request, store)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        day, _ = day_of(request, store)
         items = digest_for(store, settings, request.state.uid, day, app.embedder).items
     body = {
         "md": lambda: digest_markdown(day.isoformat(), items),
@@ -106,10 +100,7 @@ def episode_export(request: Request):
     if fmt not in ("md", "csv"):
         return app.problem(request, 404, "An episode's insights are exported as .md or .csv (for Readwise).")
     with app.store() as store:
-        try:
-            found = my_episode(request, store)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        found = my_episode(request, store)
         insights = store.insights.matching(episode_ids=[found.id])
     day = found.published_at.date().isoformat() if found.published_at else ""
     if fmt == "md":
@@ -121,12 +112,7 @@ def vote(request: Request, form):
     """POST /insight/ID/vote: a thumbs up or down, which later digests weigh."""
     app = request.app.state.podsift
     with app.store() as store:
-        try:
-            store.insights.vote(
-                request.state.uid, int(request.path_params["id"]), 1 if form.get("vote") == "up" else -1
-            )
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        store.insights.vote(request.state.uid, int(request.path_params["id"]), 1 if form.get("vote") == "up" else -1)
     back = str(form.get("back", "/"))
     return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
 
@@ -147,11 +133,8 @@ def episode(request: Request):
     """GET /episode/ID: an episode's transcript, sentence by sentence, with its player."""
     app = request.app.state.podsift
     with app.store() as store:
-        try:
-            found = my_episode(request, store)
-            text = store.transcripts.get(found.id)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        found = my_episode(request, store)
+        text = store.transcripts.get(found.id)
         spans = [(i.start, i.end) for i in store.insights.matching(episode_ids=[found.id])]
 
     def insight_at(segment) -> bool:

@@ -57,10 +57,7 @@ def show_page(request: Request, message: str = ""):
     """GET /show/ID: one show's checks and episodes, with the state of each in words."""
     app = request.app.state.podsift
     with app.store() as store:
-        try:
-            show = my_show(request, store)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        show = my_show(request, store)
         episodes = list(reversed(store.episodes.matching(show_id=show.id)))[:100]
     return app.page(request, "show.html", show=show, episodes=episodes, message=message)
 
@@ -70,10 +67,7 @@ def check_show(request: Request, form):
     app = request.app.state.podsift
     settings = app.settings
     with app.store() as store:
-        try:
-            show = my_show(request, store)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        show = my_show(request, store)
         if show.paused:
             show, _ = store.shows.subscribe(request.state.uid, show.feed_url)  # subscribing again resumes it
         with Fetcher(settings) as fetcher:
@@ -90,10 +84,7 @@ def confirm_remove(request: Request):
     """GET /show/ID/remove: ask before unfollowing."""
     app = request.app.state.podsift
     with app.store() as store:
-        try:
-            show = my_show(request, store)
-        except NotFound as exc:
-            return app.problem(request, 404, str(exc))
+        show = my_show(request, store)
     return app.page(request, "remove.html", show=show)
 
 
