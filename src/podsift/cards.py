@@ -125,6 +125,15 @@ class CardReport:
     seconds: float = 0.0
     last_failure: str = ""
 
+    def counts(self) -> str:
+        return f"{self.accepted} shown, {self.rejected} refused, {self.failed} failed"
+
+    def failure(self) -> str:
+        """What went wrong with the model, for the summary ("" when nothing did)."""
+        if not self.failed:
+            return ""
+        return f"{self.last_failure}; those insights keep their text and are edited at the next scan"
+
 
 @dataclass
 class Source:

@@ -243,22 +243,20 @@ def queue_scan(settings: Settings, quiet: bool, wait: bool) -> None:
     cards = None
     try:
         total, left = enqueue_scan(settings, reporter, wait)
-        if wait and settings.llm.base_url:  # as the threaded scan does: the model edits what the workers found
-            with _store(settings) as store, ModelEndpoint(settings) as endpoint:
-                cards = edit_cards(store, endpoint, MiniLM(), reporter)
+        with _store(settings) as store:
+            if wait and settings.llm.base_url:  # as the threaded scan does: the model edits what the workers found
+                with ModelEndpoint(settings) as endpoint:
+                    cards = edit_cards(store, endpoint, MiniLM(), reporter)
+            counts = store.episodes.counts()
     finally:
         reporter.close()
-    with _store(settings) as store:
-        counts = store.episodes.counts()
     states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none yet"
     done = f"{total} job(s) done by the workers" if wait else f"{left} job(s) queued for the workers"
     out.print(Text(f"{done}; episodes: {states}"))
     if cards is not None:
-        out.print(
-            Text(f"cards edited by the model: {cards.accepted} shown, {cards.rejected} refused, {cards.failed} failed")
-        )
+        out.print(Text(f"cards edited by the model: {cards.counts()}"))
         if cards.failed:
-            out.print(Text(f"failed language model: {cards.last_failure}; those insights are edited at the next scan"))
+            out.print("[red]failed[/red] " + escape(f"language model: {cards.failure()}"), markup=True)
 
 
 @main.command("worker")
@@ -332,9 +330,7 @@ def print_report(report: ScanReport) -> None:
     table.add_row("insights found", str(report.insights))
     if report.cards is not None:
         cards = report.cards
-        table.add_row(
-            "cards edited by the model", f"{cards.accepted} shown, {cards.rejected} refused, {cards.failed} failed"
-        )
+        table.add_row("cards edited by the model", cards.counts())
         table.add_row("model tokens and time", f"{cards.tokens} tokens, {cards.seconds:.1f} s")
     table.add_row("audio transcribed", clock(report.audio_seconds))
     table.add_row("wall time", f"{report.wall_seconds:.1f} s")
@@ -342,12 +338,7 @@ def print_report(report: ScanReport) -> None:
     out.print(table)
     problems = [(f.show.title, f.message) for f in feeds if f.outcome == "failed"]
     if report.cards is not None and report.cards.failed:
-        problems.append(
-            (
-                "language model",
-                f"{report.cards.last_failure}; those insights keep their text and are edited at the next scan",
-            )
-        )
+        problems.append(("language model", report.cards.failure()))
     for what, why in problems + report.failures:
         out.print("[red]failed[/red] " + escape(f"{what}: {why}" if what else why), markup=True)
 

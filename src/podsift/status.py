@@ -13,7 +13,6 @@ from .models import Run
 from .schedule import next_delivery
 from .settings import Settings, zone
 from .store import Store, dead_holder
-from .tasks import queue_status
 
 SILENT_AFTER = timedelta(minutes=3)  # a scheduler ticks every 30 s; this long without a beat, it is gone
 
@@ -107,3 +106,22 @@ def _owed(store: Store) -> str:
 
 def _when(stamp: str | None) -> str:
     return stamp.replace("T", " ")[:16] + " UTC" if stamp else "never"
+
+
+def queue_status(db) -> list[tuple[str, str]]:
+    """`podsift status` lines for a Postgres store's queue: jobs by queue and state, and the live
+    workers with what each is doing; none for a store without the queue."""
+    if db.engine != "postgres" or not db.has_table("procrastinate_jobs"):
+        return []
+    by_queue: dict[str, list[str]] = {}
+    for queue, state, count in db.all(
+        "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2"
+    ):
+        by_queue.setdefault(queue, []).append(f"{count} {state}")
+    workers = db.all(
+        "SELECT w.id, w.last_heartbeat, count(j.id) FROM procrastinate_workers w LEFT JOIN procrastinate_jobs j "
+        "ON j.worker_id = w.id AND j.status = 'doing' GROUP BY 1, 2 ORDER BY 1"
+    )
+    seen = ", ".join(f"#{w} doing {n}, seen {beat:%H:%M:%S}" for w, beat, n in workers)
+    lines = [(f"queue {queue}", ", ".join(states)) for queue, states in by_queue.items()]
+    return lines + [("workers", f"{len(workers)}: {seen}" if workers else "none running: `podsift worker`")]

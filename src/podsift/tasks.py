@@ -94,6 +94,13 @@ def queue_app(settings: Settings):
     return app
 
 
+def ready_app(settings: Settings):
+    """`queue_app`, with Procrastinate's tables made in the store's database if they are not yet."""
+    app = queue_app(settings)
+    ensure_schema(settings, app)
+    return app
+
+
 def ensure_schema(settings: Settings, app) -> None:
     """Create Procrastinate's tables in the store's database, once, however many processes ask at once."""
     with open_store(settings) as store, store.transaction():
@@ -164,15 +171,20 @@ def deliver(job, recipient_id: int, day: str) -> None:
 def queue_days(settings: Settings, store, due: dict[int, list[date]]) -> None:
     """The daily job through the queue (`podsift serve` on Postgres): a poll of every due feed,
     and each recipient's due days, which wait for what the polls bring."""
-    app = queue_app(settings)
-    ensure_schema(settings, app)
-    at = datetime.now(timezone.utc)
+    app = ready_app(settings)
     with app.open():
-        for show in (s for s in store.shows.followed() if due_now(s, at)):
-            defer(app, "poll", show_id=show.id)
+        queue_polls(app, store)
         for recipient_id, days in due.items():
             for day in days:
                 defer(app, "deliver", recipient_id=recipient_id, day=day.isoformat())
+
+
+def queue_polls(app, store) -> None:
+    """Queue a poll of every followed feed that is due (one waiting per feed)."""
+    at = datetime.now(timezone.utc)
+    for show in store.shows.followed():
+        if due_now(show, at):
+            defer(app, "poll", show_id=show.id)
 
 
 async def recover(job, timestamp: int) -> None:
@@ -231,8 +243,7 @@ def run_worker(settings: Settings, queues: tuple[str, ...], concurrency: int, he
     while True:
         started = time.monotonic()
         try:
-            app = queue_app(settings)
-            ensure_schema(settings, app)
+            app = ready_app(settings)
             if asyncio.run(_work(app, options)):
                 return
             why = "its connection broke"
@@ -270,13 +281,10 @@ def enqueue_scan(settings: Settings, reporter, wait: bool = True) -> tuple[int, 
     """Queue a poll of every followed feed that is due and, with `wait`, follow the work it leads
     to (ingest, extract) with a progress bar until none is left but retries scheduled for later.
     Returns (jobs queued in all, jobs still to do). Refuses to wait when no worker is alive."""
-    app = queue_app(settings)
-    ensure_schema(settings, app)
-    at = datetime.now(timezone.utc)
+    app = ready_app(settings)
     with open_store(settings) as store, app.open():
         since = _query(app, "SELECT coalesce(max(id), 0) AS n FROM procrastinate_jobs")
-        for show in (s for s in store.shows.followed() if due_now(s, at)):
-            defer(app, "poll", show_id=show.id)
+        queue_polls(app, store)
         return _follow(app, since, reporter) if wait else _counts(app, since)
 
 
@@ -300,7 +308,8 @@ def _follow(app, since: int, reporter) -> tuple[int, int]:
         time.sleep(WAIT_POLL)
 
 
-TASKS = "task_name IN ('podsift.poll', 'podsift.ingest', 'podsift.extract')"
+SCAN_TASKS = ("poll", "ingest", "extract")  # the work a scan queues and waits for
+TASKS = "task_name IN (" + ", ".join(f"'podsift.{t}'" for t in SCAN_TASKS) + ")"
 WORKERS_ALIVE = (
     "SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => %(secs)s)"
 )
@@ -320,22 +329,3 @@ def _counts(app, since: int) -> tuple[int, int]:
 
 def _query(app, query: str, **args) -> int:
     return app.connector.get_sync_connector().execute_query_one(query=query, **args)["n"]
-
-
-def queue_status(db) -> list[tuple[str, str]]:
-    """`podsift status` lines for a Postgres store's queue: jobs by queue and state, and the live
-    workers with what each is doing; none for a store without the queue."""
-    if db.engine != "postgres" or not db.has_table("procrastinate_jobs"):
-        return []
-    by_queue: dict[str, list[str]] = {}
-    for queue, state, count in db.all(
-        "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2"
-    ):
-        by_queue.setdefault(queue, []).append(f"{count} {state}")
-    workers = db.all(
-        "SELECT w.id, w.last_heartbeat, count(j.id) FROM procrastinate_workers w LEFT JOIN procrastinate_jobs j "
-        "ON j.worker_id = w.id AND j.status = 'doing' GROUP BY 1, 2 ORDER BY 1"
-    )
-    seen = ", ".join(f"#{w} doing {n}, seen {beat:%H:%M:%S}" for w, beat, n in workers)
-    lines = [(f"queue {queue}", ", ".join(states)) for queue, states in by_queue.items()]
-    return lines + [("workers", f"{len(workers)}: {seen}" if workers else "none running: `podsift worker`")]
