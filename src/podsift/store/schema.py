@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 from .db import Database
 
 
-def migrations(engine: str = "sqlite") -> list[tuple[int, str]]:
+@functools.cache  # read once per process: every opening of the store looks at them
+def migrations(engine: str = "sqlite") -> tuple[tuple[int, str], ...]:
     """(version, SQL) of every migration shipped for `engine`, in order. Both engines end at the
     same version; Postgres, newer here, starts from one migration that is SQLite's first thirteen."""
     folder = resources.files("podsift.store") / "migrations" / engine
-    return sorted((int(f.name.split("_", 1)[0]), f.read_text()) for f in folder.iterdir() if f.name.endswith(".sql"))
+    return tuple(
+        sorted((int(f.name.split("_", 1)[0]), f.read_text()) for f in folder.iterdir() if f.name.endswith(".sql"))
+    )
 
 
 def statements(sql: str) -> list[str]:
@@ -29,7 +33,8 @@ def migrate(db: Database) -> None:
     """Apply every migration newer than the database, each in its own transaction. Processes
     that open a new store at once (workers starting together) take turns: each migration is
     applied by the first, and found applied by the others."""
-    pending = [(v, sql) for v, sql in migrations(db.engine) if v > schema_version(db)]
+    current = schema_version(db)
+    pending = [(v, sql) for v, sql in migrations(db.engine) if v > current]
     for version, sql in pending:
         with db.transaction():
             db.lock_schema()
