@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podsift.embed import MiniLM
+from podsift.insights.embed import MiniLM
 from podsift.store import Store
 
 

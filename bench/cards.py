@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, os.environ.get("SHARED", str(HERE.parent.parent / "shared" / "bench")))
 import score  # noqa: E402  ../shared/bench/score.py
 
-import podsift.cards  # noqa: E402
-from podsift.embed import MiniLM  # noqa: E402
+import podsift.insights.cards  # noqa: E402
+from podsift.insights.embed import MiniLM  # noqa: E402
 from podsift.store import Store  # noqa: E402
 
 
@@ -64,10 +64,10 @@ def recheck(work: Path) -> None:
     with Store.open(work / "home" / "podsift.db") as store:
         rows = store.db.all("SELECT insight_id, title, text FROM cards WHERE outcome != 'failed'")
         insights = store.insights.by_id([r[0] for r in rows])
-        sources = podsift.cards.sources(store, insights)
+        sources = podsift.insights.cards.sources(store, insights)
         for insight_id, title, text in rows:  # a card that could not be read keeps the raw answer as its text
             answer = json.dumps({"title": title, "card": text}) if title else text or ""
-            _, _, reason = podsift.cards.judge(answer, sources[insight_id], embedder)
+            _, _, reason = podsift.insights.cards.judge(answer, sources[insight_id], embedder)
             verdicts[kind(reason) if reason else "accepted"] += 1
     found = ", ".join(f"{r} ({n})" for r, n in verdicts.most_common())
     print(f"{sum(verdicts.values())} stored answers, judged again: {found}")

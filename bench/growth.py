@@ -45,7 +45,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
-from podsift.extract import Insight
+from podsift.insights.extract import Insight
 from podsift.models import FeedItem, Segment, Transcript
 from podsift.settings import load_settings
 from podsift.store import Store

@@ -35,7 +35,7 @@ from podsift.parsers.feed import parse_feed
 from podsift.pipeline import Context, poll_feeds
 from podsift.settings import load_settings
 from podsift.store import Store
-from podsift.transcribe import WhisperTranscriber
+from podsift.transcribe.whisper import WhisperTranscriber
 
 SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
 

@@ -21,12 +21,12 @@ import threading
 import time
 from pathlib import Path
 
-from podsift.fetch import download_audio, fetch_transcript
+from podsift.ingest.fetch import download_audio, fetch_transcript
 from podsift.net import Fetcher
 from podsift.pipeline import Context, poll_feeds
 from podsift.settings import load_settings
 from podsift.store import Store
-from podsift.transcribe import WhisperTranscriber
+from podsift.transcribe.whisper import WhisperTranscriber
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Fit the punctuation model of `podsift.punctuate` and measure it on transcripts it did not see.
+"""Fit the punctuation model of `podsift.transcribe.punctuate` and measure it on transcripts it did not see.
 
     python scripts/train_punctuation.py [--train DIR ...] [--check CORPUS] [--write]
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from podsift.models import Segment
 from podsift.parsers.transcript import parse_transcript
-from podsift.punctuate import (
+from podsift.transcribe.punctuate import (
     ENDS,
     I_FORMS,
     LABELS,

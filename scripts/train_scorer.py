@@ -7,7 +7,7 @@ Each PODSIFT_HOME holds a store in which a corpus has been scanned (`bench/run.s
 one in WORK/home, and WORK/feeds/truth.json beside it). A candidate passage is a positive example when
 it lies mostly inside a gold insight's time span and says the same thing (MiniLM cosine >= 0.4 to the
 gold statement): the benchmark's own definition of a hit. Everything else is negative. The model is a
-logistic regression over podsift.features.FEATURES, fitted by gradient descent with L2 regularisation
+logistic regression over podsift.insights.features.FEATURES, fitted by gradient descent with L2 regularisation
 from a fixed start, so the same data gives the same weights. It is fitted on the candidates as they
 come, without reweighting the rare positives, so that a score is the chance that a passage is one an
 editor would pick: the digest's floor then means the same on every show.
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from podsift.extract import Extractor, select
-from podsift.features import FEATURES, Scorer
+from podsift.insights.extract import Extractor, select
+from podsift.insights.features import FEATURES, Scorer
 from podsift.store import Store
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "podsift" / "data" / "scorer.json"

@@ -31,12 +31,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from pgcluster import PgCluster, free_port
 
-from podsift.embed import MiniLM
-from podsift.extract import Extractor
+from podsift.insights.embed import MiniLM
+from podsift.insights.extract import Extractor
 from podsift.models import FeedItem, Segment, Transcript
 from podsift.settings import load_settings
 from podsift.store import Store
-from podsift.transcribe import WhisperTranscriber
+from podsift.transcribe.whisper import WhisperTranscriber
 from podsift.users import hash_password
 
 

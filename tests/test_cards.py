@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import EPISODE, LLAMA_MODEL, vtt
 
-from podsift.cards import Source, check, names, numbers, parse, units
 from podsift.cli import main
+from podsift.insights.cards import Source, check, names, numbers, parse, units
 from podsift.store import Store
 
 PASSAGE = (

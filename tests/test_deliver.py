@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from conftest import EPISODE, Inbox, seed
 
 from podsift.cli import main
-from podsift.deliver import SmtpServer, compose, deliver_email, message_id_for, send
+from podsift.deliver.mail import SmtpServer, compose, deliver_email, message_id_for, send
+from podsift.deliver.rank import digest_for
 from podsift.errors import ConfigError
 from podsift.pipeline import Context, deliver_day, retry_outbox
-from podsift.rank import digest_for
 from podsift.store import Store
 from podsift.users import check_token, secret_key, verify_password
 

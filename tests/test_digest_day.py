@@ -96,7 +96,7 @@ def test_today_is_provisional_and_run_refuses_a_day_not_over(mail_env, home):
 
 
 def test_the_web_app_looking_early_stores_nothing_and_the_scheduler_still_sends_the_day(mail_env, home, monkeypatch):
-    from podsift.deliver import SmtpServer
+    from podsift.deliver.mail import SmtpServer
     from podsift.schedule import Scheduler
     from podsift.settings import load_settings
 

@@ -17,7 +17,7 @@ import pytest
 from test_scan import publish, run_scan, states, subscribe
 
 from podsift.errors import FetchError
-from podsift.fetch import download_audio, no_room
+from podsift.ingest.fetch import download_audio, no_room
 from podsift.models import Episode
 from podsift.net import Fetcher
 from podsift.parsers.feed import parse_feed

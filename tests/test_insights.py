@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import EPISODE, transcript
 
-from podsift.clean import clean_sentence, dangles, reader_text
-from podsift.extract import Extractor, Insight, note_subjects
+from podsift.deliver.rank import MIN_SCORE, choose, day_bounds, digest_for
+from podsift.insights.clean import clean_sentence, dangles, reader_text
+from podsift.insights.extract import Extractor, Insight, note_subjects
 from podsift.models import FeedItem, StoredInsight
-from podsift.rank import MIN_SCORE, choose, day_bounds, digest_for
 from podsift.store import Store
 
 
@@ -189,8 +189,8 @@ def test_digest_and_insights_commands_print_the_benchmark_interface(settings, em
 
 
 def test_digest_html_escapes_feed_text():
-    from podsift.rank import DigestItem
-    from podsift.render import digest_html
+    from podsift.deliver.rank import DigestItem
+    from podsift.deliver.render import digest_html
 
     hostile = insight(1, 1, AXES[0], text="<script>alert(1)</script> & more")
     hostile.show_title = '<img src=x onerror="alert(1)">'

@@ -1,4 +1,4 @@
-"""Punctuation restored for transcripts published without it (podsift.punctuate).
+"""Punctuation restored for transcripts published without it (podsift.transcribe.punctuate).
 
 The text below was written for these tests: a host and a guest talking about caching, cut into
 timed cues the way a caption file cuts speech (cues end mid-sentence, pauses fall between them).
@@ -10,10 +10,10 @@ import importlib.util
 import re
 from pathlib import Path
 
-from podsift.extract import Extractor
+from podsift.insights.extract import Extractor
 from podsift.models import Segment, Transcript
-from podsift.punctuate import Punctuator, bare, needs_punctuation, punctuated
-from podsift.sentences import split_segments
+from podsift.transcribe.punctuate import Punctuator, bare, needs_punctuation, punctuated
+from podsift.transcribe.sentences import split_segments
 
 SPOKEN = [
     ("Ana", "So today we are talking about caching with Priya, who runs the platform team at a payments company."),

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podsift.clean import NUMBERS, clean_sentence, faithful, faults, reader_text
-from podsift.extract import Extractor
+from podsift.insights.clean import NUMBERS, clean_sentence, faithful, faults, reader_text
+from podsift.insights.extract import Extractor
 from podsift.models import Segment
 
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import VTT, rss
 
 from podsift.cli import main
-from podsift.extract import Extractor
+from podsift.insights.extract import Extractor
 from podsift.net import Fetcher
 from podsift.pipeline import Context, scan
 from podsift.store import Store
@@ -312,7 +312,7 @@ def test_retry_after_is_honoured(settings, server, whisper):
 
 
 def test_repeated_failures_back_off_then_pause_and_success_resets(settings, server, clips, whisper):
-    from podsift.scan import PAUSE_AFTER
+    from podsift.ingest.scan import PAUSE_AFTER
 
     server.status["/flaky.xml"] = 500
     subscribe(settings, f"{server.url}/flaky.xml")
@@ -450,7 +450,7 @@ def test_an_episode_without_a_date_is_dated_when_first_seen_and_reaches_that_day
         (episode,) = store.episodes.matching()
         assert episode.state == "extracted" and before <= episode.published_at <= datetime.now(timezone.utc)
         today = datetime.now(timezone.utc).date()
-        from podsift.rank import day_bounds
+        from podsift.deliver.rank import day_bounds
 
         assert store.insights.matching(
             published=day_bounds(today, "UTC"), recipient_id=1

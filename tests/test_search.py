@@ -1,8 +1,8 @@
 """Search groups matching sentences into passages: the words of a query may be said in different
 sentences of the same minute, never across a longer stretch, and passages do not overlap."""
 
+from podsift.insights.search import SentenceHit, passages
 from podsift.models import Segment
-from podsift.search import SentenceHit, passages
 
 
 def hit(start, words, episode=1, rank=-1.0):

@@ -12,7 +12,7 @@ import pytest
 from conftest import EPISODE, transcript
 
 from podsift.errors import NotFound, PodsiftError
-from podsift.extract import Insight
+from podsift.insights.extract import Insight
 from podsift.models import FeedItem, Segment, Transcript
 from podsift.store import KEEP_RUNS, StoreError, iso
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from podsift.insights.topics import topics
 from podsift.models import StoredInsight
-from podsift.topics import topics
 
 
 def insight(id, show, vector, text, score=0.8):

@@ -15,12 +15,12 @@ import pytest
 from conftest import SENTENCES
 from faster_whisper.audio import decode_audio
 
-from podsift import transcribe
 from podsift.errors import TranscriptionError
 from podsift.models import Segment
-from podsift.pcm import SAMPLE_RATE, Pcm
 from podsift.settings import TranscribeSettings
-from podsift.transcribe import (
+from podsift.transcribe import whisper as stt
+from podsift.transcribe.pcm import SAMPLE_RATE, Pcm
+from podsift.transcribe.whisper import (
     merged,
     sections,
     speech_spans,
@@ -144,7 +144,7 @@ def test_speech_found_window_by_window_is_the_speech_found_at_once(episode, monk
     path, starts = episode
     with Pcm.decode(path) as pcm:
         whole = speech_spans(pcm)
-        monkeypatch.setattr(transcribe, "VAD_WINDOW_S", 3.0)  # edges fall inside sentences
+        monkeypatch.setattr(stt, "VAD_WINDOW_S", 3.0)  # edges fall inside sentences
         windowed = speech_spans(pcm)
     assert len(whole) == 4 and [s for s, _ in whole] == pytest.approx(starts, abs=0.5)  # VAD pads speech
     # No sentence is split at a window's edge and none is lost; an edge costs at most the VAD's padding.
@@ -197,7 +197,7 @@ def test_a_system_without_sched_getaffinity_still_counts_its_cores():
     code = (
         "import os; del os.sched_getaffinity\n"
         "from podsift.settings import TranscribeSettings\n"
-        "from podsift.transcribe import workers_and_threads\n"
+        "from podsift.transcribe.whisper import workers_and_threads\n"
         "print(*workers_and_threads(TranscribeSettings()))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

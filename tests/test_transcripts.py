@@ -8,7 +8,7 @@ import pytest
 from podsift.errors import ParseError
 from podsift.models import Segment
 from podsift.parsers.transcript import format_of, parse_transcript
-from podsift.sentences import sentences, split_segments
+from podsift.transcribe.sentences import sentences, split_segments
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "feeds" / "podcast-namespace"

@@ -24,7 +24,7 @@ from conftest import seed
 from lxml import etree
 from starlette.testclient import TestClient
 
-from podsift.deliver import unsubscribe_url
+from podsift.deliver.mail import unsubscribe_url
 from podsift.store import Store
 from podsift.web import create_app
 
@@ -152,7 +152,7 @@ def test_episode_page_shows_the_transcript_with_its_insights_marked(web):
 
 
 def test_atom_feed_is_served_at_a_signed_address_without_login(web, settings):
-    from podsift.deliver import feed_url
+    from podsift.deliver.mail import feed_url
 
     log_in(web)
     web.get("/digest/2026-11-02")  # builds the digest
@@ -267,8 +267,8 @@ def assert_inert(markup: str, where: str) -> None:
 def test_third_party_text_never_becomes_markup_in_the_web_app_email_or_atom(settings, embedder):
     """Hostile text in a show's title, an episode's title and notes, its transcript and its insights,
     and a javascript: audio URL that an older install may have stored: all shown as inert text."""
-    from podsift.deliver import compose, feed_url
-    from podsift.rank import digest_for
+    from podsift.deliver.mail import compose, feed_url
+    from podsift.deliver.rank import digest_for
 
     recipient = seed(settings, embedder, password="s3cret", show_title=HOSTILE, audio_url="javascript:alert(1)")
     with Store.open(settings.db_path) as store:
@@ -489,7 +489,7 @@ def test_the_login_limit_is_not_bypassed_through_podsift_serve(settings, embedde
 
 
 def test_pages_carry_a_content_security_policy_and_cannot_be_framed(web, settings):
-    from podsift.deliver import feed_url
+    from podsift.deliver.mail import feed_url
 
     log_in(web)
     web.get("/digest/2026-11-02")

@@ -15,7 +15,7 @@ import pytest
 from conftest import rss, seed
 from starlette.testclient import TestClient
 
-from podsift.deliver import feed_url
+from podsift.deliver.mail import feed_url
 from podsift.store import Store
 from podsift.web import create_app
 

@@ -14,19 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .cards import edit_cards
-from .deliver import SmtpServer, feed_url
-from .embed import MiniLM
-from .errors import ConfigError, PodsiftError
-from .extract import Extractor
-from .net import Fetcher, ModelEndpoint
-from .parsers.opml import MAX_BYTES as MAX_OPML_BYTES
-from .parsers.opml import parse_opml, to_opml
-from .parsers.url import feed_address
-from .pipeline import Context, ScanReport, scan
-from .progress import Reporter, RichReporter
-from .rank import day_over, digest_day, digest_for, stored_digests, yesterday
-from .render import (
+from .deliver.mail import SmtpServer, feed_url
+from .deliver.rank import day_over, digest_day, digest_for, stored_digests, yesterday
+from .deliver.render import (
     clock,
     digest_html,
     digest_json,
@@ -39,11 +29,21 @@ from .render import (
     transcript_text,
     transcript_vtt,
 )
+from .errors import ConfigError, PodsiftError
+from .insights.cards import edit_cards
+from .insights.embed import MiniLM
+from .insights.extract import Extractor
+from .net import Fetcher, ModelEndpoint
+from .parsers.opml import MAX_BYTES as MAX_OPML_BYTES
+from .parsers.opml import parse_opml, to_opml
+from .parsers.url import feed_address
+from .pipeline import Context, ScanReport, scan
+from .progress import Reporter, RichReporter
 from .schedule import Scheduler, daily_job
 from .settings import Settings, clock_time, load_settings, zone
 from .status import status as read_status
 from .store import EPISODE_STATES, Store, open_store
-from .transcribe import WhisperTranscriber
+from .transcribe.whisper import WhisperTranscriber
 from .users import hash_password
 
 out = Console(highlight=False)

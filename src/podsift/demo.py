@@ -23,9 +23,9 @@ from xml.sax.saxutils import escape
 from rich.console import Console
 
 from .cli import _store, print_report, run_scan
-from .embed import MiniLM
-from .rank import digest_for
-from .render import digest_text, transcript_text
+from .deliver.rank import digest_for
+from .deliver.render import digest_text, transcript_text
+from .insights.embed import MiniLM
 from .settings import load_settings, zone
 
 TITLE = "Pocket Science (podsift demo)"

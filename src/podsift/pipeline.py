@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .cards import CardReport, edit_cards
-from .deliver import SmtpServer, deliver_email
-from .embed import Embedder
+from .deliver.mail import SmtpServer, deliver_email
+from .deliver.rank import Digest, digest_for
 from .errors import PodsiftError, describe
-from .extract import Extractor
-from .fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, no_room
+from .ingest.fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, no_room
+from .ingest.scan import FeedResult, due, fetch_feed, settle
+from .insights.cards import CardReport, edit_cards
+from .insights.embed import Embedder
+from .insights.extract import Extractor
 from .models import Delivery, Episode, Recipient
 from .net import Fetcher, ModelEndpoint
 from .progress import Reporter
-from .rank import Digest, digest_for
-from .scan import FeedResult, due, fetch_feed, settle
 from .settings import Settings
 from .store import UNSUBSCRIBED, Store, holder_name, iso, open_store
-from .transcribe import Transcriber
+from .transcribe.whisper import Transcriber
 
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 CLAIM_LEASE = timedelta(minutes=5)  # another machine takes over an episode this long after its holder stops renewing

@@ -19,17 +19,17 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from .deliver import SmtpServer
-from .embed import MiniLM
+from .deliver.mail import SmtpServer
+from .deliver.rank import day_bounds
 from .errors import PodsiftError, describe
-from .extract import Extractor
+from .insights.embed import MiniLM
+from .insights.extract import Extractor
 from .models import Delivery, Recipient
 from .net import Fetcher
 from .pipeline import Context, deliver_day, retry_outbox, scan
-from .rank import day_bounds
 from .settings import Settings, clock_time, zone
 from .store import Store, holder_name, iso, open_store
-from .transcribe import WhisperTranscriber
+from .transcribe.whisper import WhisperTranscriber
 
 LOCK, LEASE = "daily", timedelta(hours=6)
 CATCH_UP_DAYS = 7

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import PodsiftError
-from .fetch import download_audio, fetch_transcript
+from .ingest.fetch import download_audio, fetch_transcript
+from .ingest.scan import FeedResult, fetch_feed, settle
 from .pipeline import Context
-from .scan import FeedResult, fetch_feed, settle
 
 READY = ("new", "downloaded")  # an episode in these states has no transcript yet (nor one that failed before it)
 

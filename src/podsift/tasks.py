@@ -22,16 +22,16 @@ from contextlib import contextmanager
 from datetime import date, datetime, timezone
 
 from . import stages
-from .deliver import SmtpServer
+from .deliver.mail import SmtpServer
+from .deliver.rank import day_bounds
 from .errors import ConfigError, NotFound, PodsiftError, describe
-from .extract import Extractor
+from .ingest.scan import due as due_now
+from .insights.extract import Extractor
 from .net import Fetcher
 from .pipeline import Context, deliver_day
-from .rank import day_bounds
-from .scan import due as due_now
 from .settings import Settings
 from .store import StoreError, open_store
-from .transcribe import WhisperTranscriber
+from .transcribe.whisper import WhisperTranscriber
 
 try:
     import procrastinate

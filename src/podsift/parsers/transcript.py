@@ -2,7 +2,7 @@
 
 Formats: WebVTT, SRT, Podcasting 2.0 JSON and the spec's HTML (`<cite>`, `<time>`, `<p>`).
 Speaker names are kept where the format has them (`<v Name>`, "speaker", `<cite>`, or a
-"Name:" label opening an SRT cue). Segments come out as published; `podsift.sentences` turns
+"Name:" label opening an SRT cue). Segments come out as published; `podsift.transcribe.sentences` turns
 them into the sentence-level spans the rest of podsift works on.
 """
 

@@ -10,8 +10,8 @@ from datetime import datetime
 import numpy as np
 
 from ..errors import NotFound, ParseError
+from ..insights.search import SentenceHit, passages
 from ..models import StoredInsight
-from ..search import SentenceHit, passages
 from . import rows
 from .db import Database, marks
 from .episodes import MAX_ID, Episodes

@@ -6,12 +6,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from ..deliver import feed_url
-from ..errors import ConfigError
-from ..rank import stored_digests
-from ..render import (
+from ..deliver.mail import feed_url
+from ..deliver.rank import stored_digests
+from ..deliver.render import (
     digests_atom,
 )
+from ..errors import ConfigError
 from ..settings import clock_time, zone
 from ..users import hash_password, verify_password
 from .access import signed

@@ -11,12 +11,12 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..embed import MiniLM
-from ..render import (
+from ..deliver.render import (
     clock,
     listen_url,
     safe_url,
 )
+from ..insights.embed import MiniLM
 from ..settings import Settings
 from ..store import Store, open_store
 from .guard import (

@@ -7,18 +7,18 @@ from datetime import date, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse
 
-from ..errors import NotFound, ParseError
-from ..models import Episode
-from ..rank import digest_day, digest_for, yesterday
-from ..render import (
+from ..deliver.rank import digest_day, digest_for, yesterday
+from ..deliver.render import (
     digest_json,
     digest_markdown,
     episode_markdown,
     readwise_csv,
 )
+from ..errors import NotFound, ParseError
+from ..insights.topics import Topic, topics
+from ..models import Episode
 from ..settings import zone
 from ..store import Store
-from ..topics import Topic, topics
 from .app import EXPORTS, App, exported
 
 

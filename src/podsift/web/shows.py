@@ -6,12 +6,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..errors import NotFound, ParseError
+from ..ingest.scan import fetch_feed, settle
 from ..models import Show
 from ..net import Fetcher
 from ..parsers.opml import MAX_BYTES as MAX_OPML_BYTES
 from ..parsers.opml import parse_opml, to_opml
 from ..parsers.url import feed_address
-from ..scan import fetch_feed, settle
 from ..store import Store
 from .app import SHOWS_PER_PAGE
 

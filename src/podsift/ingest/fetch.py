@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from .errors import FetchError, PodsiftError
-from .models import Episode, Transcript, TranscriptLink
-from .net import Fetcher
-from .parsers.transcript import FORMATS, format_of, parse_transcript
-from .pcm import BYTES_PER_SECOND
-from .sentences import split_segments
-from .settings import Settings
+from ..errors import FetchError, PodsiftError
+from ..models import Episode, Transcript, TranscriptLink
+from ..net import Fetcher
+from ..parsers.transcript import FORMATS, format_of, parse_transcript
+from ..settings import Settings
+from ..transcribe.pcm import BYTES_PER_SECOND
+from ..transcribe.sentences import split_segments
 
 SRI_ALGORITHMS = ["sha256", "sha384", "sha512"]  # weakest first
 AUDIO_SUFFIXES = {".mp3", ".m4a", ".mp4", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm"}

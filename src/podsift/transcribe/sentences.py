@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .models import Segment
+from ..models import Segment
 from .punctuate import punctuated
 
 ABBREVIATIONS = {

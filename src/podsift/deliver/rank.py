@@ -14,11 +14,11 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from .embed import Embedder
-from .errors import NotFound
-from .models import StoredInsight
-from .settings import Settings, zone
-from .store import Store
+from ..errors import NotFound
+from ..insights.embed import Embedder
+from ..models import StoredInsight
+from ..settings import Settings, zone
+from ..store import Store
 
 DIGEST_SIZE = 5
 PER_SHOW = 2

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..models import Segment, Transcript
 from .clean import aside, clean_sentence, faults, reader_text
 from .embed import Embedder, MiniLM
 from .features import NOISE_PROTOTYPES, Context, Scorer, features
-from .models import Segment, Transcript
 
 MIN_WORDS, MAX_WORDS = 25, 80
 MAX_SENTENCES = 6

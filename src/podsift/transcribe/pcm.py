@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TranscriptionError
+from ..errors import TranscriptionError
 
 SAMPLE_RATE = 16_000
 BYTES_PER_SAMPLE = 2

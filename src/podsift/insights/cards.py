@@ -20,14 +20,14 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from ..errors import HTTPStatusError, PodsiftError
+from ..models import Segment, StoredInsight
+from ..net import ModelEndpoint
+from ..progress import Reporter
+from ..store import Store
 from .clean import NEGATIONS, NUMBERS, faults
 from .embed import Embedder
-from .errors import HTTPStatusError, PodsiftError
 from .features import FUNCTION
-from .models import Segment, StoredInsight
-from .net import ModelEndpoint
-from .progress import Reporter
-from .store import Store
 from .topics import STOPWORDS
 
 PROMPT_VERSION = 2  # 2: the card's JSON schema rides with the request

@@ -8,7 +8,7 @@ import json
 import re
 from html import escape
 
-from .models import Episode, StoredInsight, Transcript
+from ..models import Episode, StoredInsight, Transcript
 from .rank import DigestItem
 
 

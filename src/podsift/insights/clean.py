@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .sentences import SENTENCE_END
+from ..transcribe.sentences import SENTENCE_END
 
 # Transcribers' annotations: anything in square brackets ("[inaudible 00:28:05]", "[laughter]",
 # "[crosstalk]"), the parenthesised sound cues of caption style guides ("(laughs)", "(music)"), and

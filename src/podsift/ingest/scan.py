@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .errors import HTTPStatusError, ParseError, PodsiftError
-from .models import Feed, FeedItem, Show
-from .net import Fetcher, Response
-from .parsers.feed import parse_feed
-from .parsers.url import feed_address
-from .settings import Settings
-from .store import Store
+from ..errors import HTTPStatusError, ParseError, PodsiftError
+from ..models import Feed, FeedItem, Show
+from ..net import Fetcher, Response
+from ..parsers.feed import parse_feed
+from ..parsers.url import feed_address
+from ..settings import Settings
+from ..store import Store
 
 PAUSE_AFTER = 10  # consecutive failures before a feed is paused
 BACKOFF_START, BACKOFF_CAP = 3600.0, 86400.0  # seconds

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import PodsiftError
+from ..errors import PodsiftError
 
 DIM = 384
 

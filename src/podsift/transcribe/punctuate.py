@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
-from .models import Segment
+from ..models import Segment
 
 LABELS = ("", ",", ".", "?")  # what follows a word: nothing, a comma, a full stop, a question mark
 ENDS = (".", "?")  # the marks that end a sentence

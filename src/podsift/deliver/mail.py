@@ -22,13 +22,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
-from .errors import ConfigError, PodsiftError
-from .models import Delivery, Recipient
+from ..errors import ConfigError, PodsiftError
+from ..models import Delivery, Recipient
+from ..settings import Settings
+from ..store import Store, holder_name, iso
+from ..users import secret_key, token
 from .rank import DigestItem
 from .render import digest_email_html, digest_text
-from .settings import Settings
-from .store import Store, holder_name, iso
-from .users import secret_key, token
 
 LEASE = timedelta(minutes=10)
 BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..deliver.rank import MIN_SCORE
+from ..models import StoredInsight
 from .features import AD, FUNCTION, HOUSEKEEPING, SELF_PROMO
-from .models import StoredInsight
-from .rank import MIN_SCORE
 
 JOIN = 0.55  # measured on real-dev's insights: at 0.45 one "topic" held 15 insights on as many subjects
 STOPWORDS = set(

@@ -28,11 +28,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from .errors import TranscriptionError
-from .models import Segment, Transcript
+from ..errors import TranscriptionError
+from ..models import Segment, Transcript
+from ..settings import TranscribeSettings
 from .pcm import SAMPLE_RATE, Pcm
 from .sentences import sentences
-from .settings import TranscribeSettings
 
 Progress = Callable[[float], None]  # called with the seconds of audio done so far
 Span = tuple[float, float]  # start and end, in seconds
