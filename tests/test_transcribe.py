@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import wave
@@ -204,3 +205,20 @@ def test_a_system_without_sched_getaffinity_still_counts_its_cores():
     assert done.returncode == 0, done.stderr
     workers, threads = map(int, done.stdout.split())
     assert workers == min(os.cpu_count(), 4) and threads >= 1
+
+
+@pytest.mark.skipif(not shutil.which("taskset") or len(os.sched_getaffinity(0)) < 2, reason="needs taskset, 2 cores")
+def test_a_process_pinned_to_one_core_decodes_and_embeds_on_one_thread():
+    """A `podsift worker` per core (taskset, or a container's CPU set) must not run two decoders
+    and two embedding threads on its one core: they would only take turns."""
+    code = (
+        "from podsift.settings import TranscribeSettings\n"
+        "from podsift.transcribe.whisper import workers_and_threads\n"
+        "from podsift.insights.embed import MiniLM\n"
+        "print(*workers_and_threads(TranscribeSettings()), MiniLM().threads)"
+    )
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True)
+    free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert pinned.returncode == 0 and free.returncode == 0, pinned.stderr + free.stderr
+    assert pinned.stdout.split() == ["1", "1", "1"]
+    assert free.stdout.split()[2] == "2"

@@ -214,6 +214,13 @@ class Settings:
         return self.home / "audio"
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on: its affinity where the system says (Linux), else every
+    core (macOS and Windows have no os.sched_getaffinity)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 def default_home() -> Path:
     """`$PODSIFT_HOME`, else the XDG data directory (~/.local/share/podsift on Linux)."""
     env = os.environ.get("PODSIFT_HOME")

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from ..errors import TranscriptionError
 from ..models import Segment, Transcript
-from ..settings import TranscribeSettings
+from ..settings import TranscribeSettings, available_cores
 from .pcm import SAMPLE_RATE, Pcm
 from .sentences import sentences
 
@@ -69,13 +69,6 @@ def model_location(name: str) -> str:
         return str(bundled_model_path())
     path = Path(name).expanduser()
     return str(path) if path.exists() else name
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on: its affinity where the system says (Linux), else every
-    core (macOS and Windows have no os.sched_getaffinity)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def workers_and_threads(settings: TranscribeSettings, cores: int | None = None) -> tuple[int, int]:
