@@ -213,9 +213,45 @@ def test_the_scheduler_on_postgres_queues_each_day_and_a_worker_emails_it_once(s
         assert s.digests.last_finished_day(sent.recipient_id) == yesterday.isoformat()
 
 
-def test_since_is_refused_on_the_queue_with_the_way_that_takes_it(team):
-    result = CliRunner().invoke(main, ["scan", "--since", "2026-11-01"])
-    assert result.exit_code == 2 and "scan --here --since" in result.output
+def test_scan_since_on_the_queue_takes_the_episodes_a_first_scan_left_out(server, team, database_url):
+    (server.root / "ep.vtt").write_text(vtt(EPISODE))
+    old = PUBLISHED - timedelta(days=30)  # older than [scan] first_scan_days: a new feed's scan records it only
+    items = [
+        {"guid": g, "title": g, "audio": f"{server.url}/{g}.mp3", "transcript": f"{server.url}/ep.vtt", "published": p}
+        for g, p in (("recent", PUBLISHED), ("old", old))
+    ]
+    (server.root / "feed.xml").write_text(rss("Cold Facts", items))
+    cli("subscribe", f"{server.url}/feed.xml")
+    with workers(team, 1):
+        cli("scan", "--quiet")
+        with store(database_url) as s:
+            assert {e.guid: e.state for e in s.episodes.matching()} == {"recent": "extracted", "old": "skipped"}
+        output = cli("scan", "--quiet", "--since", (old - timedelta(days=1)).date().isoformat())
+    assert "episodes: 2 extracted" in output, output
+    with store(database_url) as s:
+        ran = s.db.all("SELECT task_name, count(*) FROM procrastinate_jobs WHERE status = 'succeeded' GROUP BY 1")
+    assert dict((name, n) for name, n in ran if name != "podsift.recover")["podsift.ingest"] == 2
+
+
+def test_run_on_postgres_has_the_workers_scan_then_emails_the_day_once(server, team, smtp, monkeypatch):
+    for name, value in (("PODSIFT_SMTP_URL", smtp.url), ("PODSIFT_MAIL_FROM", "digest@example.org")):
+        monkeypatch.setenv(name, value)
+    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    (server.root / "ep.vtt").write_text(vtt(EPISODE))
+    published = datetime.combine(yesterday, datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    item = {"guid": "ep-1", "title": "Glaciers", "audio": f"{server.url}/ep.mp3", "transcript": f"{server.url}/ep.vtt"}
+    (server.root / "feed.xml").write_text(rss("Cold Facts", [{**item, "published": published}]))
+    cli("subscribe", f"{server.url}/feed.xml")
+    CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    with workers(team, 1):
+        first = cli("run", "--quiet", "--date", yesterday.isoformat())
+        again = cli("run", "--quiet", "--date", yesterday.isoformat())
+    assert f"{yesterday}: ada@example.org: sent" in first, first
+    assert f"{yesterday}: ada@example.org: sent" in again and len(smtp.messages) == 1  # the same email, once
+    assert "Glaciers flow because ice" in smtp.messages[0].get_body(("plain",)).get_content()
+    with store(team["PODSIFT_DATABASE_URL"]) as s:
+        assert s.db.value("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'podsift.ingest'") == 1
+        assert s.db.value("SELECT count(*) FROM transcripts") == 1
 
 
 def test_a_worker_without_a_postgres_store_says_how_to_set_one(home):
@@ -229,3 +265,31 @@ def test_a_scan_with_no_worker_alive_says_so_instead_of_waiting_for_ever(server,
     result = CliRunner().invoke(main, ["scan", "--quiet"])
     assert result.exit_code == 1 and "no podsift worker is running" in result.output
     assert "podsift worker" in result.output and "--here" in result.output
+
+
+def test_prune_deletes_the_jobs_finished_over_a_day_ago_and_keeps_the_rest(server, team, database_url):
+    from podsift.settings import load_settings
+    from podsift.tasks import queue_app
+
+    for url in feeds_with_transcripts(server, shows=1, episodes=2):
+        cli("subscribe", url)
+    with workers(team, 1):
+        cli("scan", "--quiet")
+        with store(database_url) as s:  # the ingests finished two days ago; the poll and extracts just now
+            s.db.execute(
+                "UPDATE procrastinate_events SET at = at - interval '2 days' WHERE job_id IN "
+                "(SELECT id FROM procrastinate_jobs WHERE task_name = 'podsift.ingest')"
+            )
+        app = queue_app(load_settings())
+        with app.open():
+            app.configure_task("podsift.prune").defer(timestamp=0)
+        deadline = time.monotonic() + 30
+        while True:
+            with store(database_url) as s:
+                left = dict(s.db.all("SELECT task_name, count(*) FROM procrastinate_jobs GROUP BY 1"))
+            if "podsift.ingest" not in left or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert "podsift.ingest" not in left and left["podsift.poll"] == 1 and left["podsift.extract"] == 2
+    with store(database_url) as s:
+        assert s.episodes.counts() == {"extracted": 2}  # the episodes' own record stays

@@ -227,26 +227,23 @@ def scan_command(since, quiet, here, no_wait):
     (database_url), the work goes to the queue and `podsift worker` processes, on any machines,
     do it; this command waits for them, with progress."""
     settings = load_settings()
+    since = since.replace(tzinfo=timezone.utc) if since else None
     if settings.database_url and not here:
-        if since:
-            raise click.UsageError("the workers do not take --since yet: run `podsift scan --here --since ...`")
-        return queue_scan(settings, quiet, wait=not no_wait)
-    report = run_scan(settings, since.replace(tzinfo=timezone.utc) if since else None, quiet)
+        return queue_scan(settings, quiet, wait=not no_wait, since=since)
+    report = run_scan(settings, since, quiet)
     print_report(report)
 
 
-def queue_scan(settings: Settings, quiet: bool, wait: bool) -> None:
+def queue_scan(settings: Settings, quiet: bool, wait: bool, since: datetime | None = None) -> None:
     """A scan by the workers: queue every due feed's poll and follow the jobs it leads to."""
     from .tasks import enqueue_scan
 
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     cards = None
     try:
-        total, left = enqueue_scan(settings, reporter, wait)
+        total, left = enqueue_scan(settings, reporter, wait, since)
         with _store(settings) as store:
-            if wait and settings.llm.base_url:  # as the threaded scan does: the model edits what the workers found
-                with ModelEndpoint(settings) as endpoint:
-                    cards = edit_cards(store, endpoint, MiniLM(), reporter)
+            cards = _edit_found(settings, store, reporter, since) if wait else None
             counts = store.episodes.counts()
     finally:
         reporter.close()
@@ -702,12 +699,18 @@ def llm_reedit(ref):
     help="The day to deliver (YYYY-MM-DD). Default: the day just ended in the configured time zone.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run_command(day, quiet):
+@click.option(
+    "--here",
+    is_flag=True,
+    help="With a Postgres store: scan in this process, as on SQLite, instead of queueing the work for workers.",
+)
+def run_command(day, quiet, here):
     """The daily job, once: scan, build the day's digest for every recipient and email it.
 
     Safe to run from cron or a systemd timer, and to run twice: a recipient gets a day's digest
     once. Needs PODSIFT_SMTP_URL and PODSIFT_MAIL_FROM (and PODSIFT_SMTP_PASSWORD if the server
-    wants a login)."""
+    wants a login). With a Postgres store the scan goes to the queue, as `podsift scan` does, and
+    this command waits for the workers before it builds and sends the digests."""
     settings = load_settings()
     if not settings.mail_from:
         raise ConfigError("set PODSIFT_MAIL_FROM (or mail_from in podsift.toml) to the address digests come from")
@@ -721,7 +724,8 @@ def run_command(day, quiet):
     reporter = Reporter() if quiet or not err.is_terminal else RichReporter(err)
     with _store(settings) as store, Fetcher(settings) as fetcher:
         ctx = Context(settings, store, fetcher, WhisperTranscriber(settings.transcribe), Extractor(), reporter)
-        report = daily_job(ctx, {r.id: [when] for r in store.people.all()}, MiniLM(), server)
+        scanner = _queued_scan(settings) if settings.database_url and not here else scan
+        report = daily_job(ctx, {r.id: [when] for r in store.people.all()}, MiniLM(), server, scanner)
         emails = {r.id: r.email for r in store.people.all()}
     for d in report.deliveries:
         detail = f" ({d.error})" if d.error else ""
@@ -730,6 +734,29 @@ def run_command(day, quiet):
         out.print(Text(f"{waiting}: {recipient.email or 'you'}: not sent yet, nothing to send while {why}"))
     if not report.deliveries and not report.waiting:
         out.print(f"{when}: nothing to send (no recipients with email, or nothing worth sending).")
+
+
+def _edit_found(settings: Settings, store: Store, reporter: Reporter, since: datetime | None):
+    """As the threaded scan ends: with [llm] set, the model edits what the workers found into cards."""
+    if not settings.llm.base_url:
+        return None
+    with ModelEndpoint(settings) as endpoint:
+        return edit_cards(store, endpoint, MiniLM(), reporter, since)
+
+
+def _queued_scan(settings: Settings):
+    """A scan for `daily_job` that the workers do: queue the polls, wait until they are done, then
+    the model's cards as after any scan."""
+    from .tasks import enqueue_scan
+
+    def scan_by_workers(ctx: Context, since: datetime | None = None) -> None:
+        try:
+            enqueue_scan(settings, ctx.reporter, True, since)
+            _edit_found(settings, ctx.store, ctx.reporter, since)
+        finally:
+            ctx.reporter.close()
+
+    return scan_by_workers
 
 
 @main.command()

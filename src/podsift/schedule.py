@@ -51,12 +51,13 @@ class JobReport:
         return text + (f"; {len(self.waiting)} day(s) wait: {self.waiting[0][2]}" if self.waiting else "")
 
 
-def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> JobReport:
+def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None, scanner=scan) -> JobReport:
     """Under the store's lock: scan once, then each recipient's due days, each recorded as done once
     its digest is fixed, then any email an earlier run still owes (a retry, or a send cut short by a
     crash). A day with nothing to send yet whose digest is still provisional stays due.
 
-    `due` maps recipient ids to days. Raises PodsiftError if another process holds the lock."""
+    `due` maps recipient ids to days; `scanner(ctx, since)` does the scan (the workers' on a
+    Postgres store: `podsift run`). Raises PodsiftError if another process holds the lock."""
     at, holder = datetime.now(timezone.utc), holder_name()
     if not ctx.store.runs.acquire(LOCK, holder, iso(at + LEASE), iso(at)):
         raise PodsiftError(
@@ -65,7 +66,7 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
     try:
         run = ctx.store.runs.start("daily", holder)
         try:
-            report = _deliver_due(ctx, due, embedder, server)
+            report = _deliver_due(ctx, due, embedder, server, scanner)
         except BaseException as exc:
             _record(ctx.store.runs.end, run, "failed", "", describe(exc))
             raise
@@ -75,9 +76,9 @@ def daily_job(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpSe
         ctx.store.runs.release(LOCK, holder)
 
 
-def _deliver_due(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None) -> JobReport:
+def _deliver_due(ctx: Context, due: dict[int, list[date]], embedder, server: SmtpServer | None, scanner) -> JobReport:
     earliest = min(day for days in due.values() for day in days)
-    scan(ctx, since=day_bounds(earliest, ctx.settings.timezone)[0] - timedelta(days=1))
+    scanner(ctx, since=day_bounds(earliest, ctx.settings.timezone)[0] - timedelta(days=1))
     report = JobReport()
     for recipient in ctx.store.people.all():
         for day in due.get(recipient.id, []):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from .errors import PodsiftError
@@ -32,11 +33,12 @@ class Outcome:
     did: str  # what happened, in words
 
 
-def poll(ctx: Context, show_id: int) -> tuple[FeedResult, list[int]]:
-    """Fetch one show's feed and store its new episodes; returns the result and the ids of the
-    episodes now waiting to be ingested."""
+def poll(ctx: Context, show_id: int, since: datetime | None = None) -> tuple[FeedResult, list[int]]:
+    """Fetch one show's feed and store its new episodes (with `since`, every one published since
+    then, as `podsift scan --since` takes them); returns the result and the ids of the episodes now
+    waiting to be ingested."""
     show = ctx.store.shows.get(show_id)
-    result = settle(ctx.store, show, lambda: fetch_feed(ctx.fetcher, show, ctx.settings), ctx.settings)
+    result = settle(ctx.store, show, lambda: fetch_feed(ctx.fetcher, show, ctx.settings), ctx.settings, since)
     waiting = [e.id for e in ctx.store.episodes.matching(states=("new",), show_id=show_id)]
     return result, waiting
 

@@ -8,7 +8,7 @@ so two workers never work on one episode at once, and a queueing lock keeps one 
 Failures of an episode itself (a 404, a broken transcript) are recorded on the episode and asked
 again later, up to `[scan] max_attempts`, as the in-process scan does; a lost database is
 Procrastinate's to retry. A worker that dies mid-task (kill -9, a lost machine) stops sending
-heartbeats; `recover` hands its jobs to the others.
+heartbeats; `recover` hands its jobs to the others. `prune` deletes finished jobs after a day.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from . import stages
 from .deliver.mail import SmtpServer
@@ -45,6 +45,7 @@ QUEUES = tuple(QUEUE_OF.values())
 MAINTENANCE = "maintenance"  # every worker takes this queue too: handing on a dead worker's jobs
 HEARTBEAT = 10.0  # seconds between a worker's signs of life
 STALLED_BEATS = 3  # a worker silent for this many heartbeats is taken for dead, and its jobs given to others
+KEEP_FINISHED_HOURS = 24  # `podsift status` counts the last day's jobs; the episodes keep their own record
 RETRY_WAIT = 60.0  # seconds before an episode that failed is tried again; doubled at each attempt
 WAIT_POLL = 0.5  # seconds between a waiting scan's looks at the queue
 NO_WORKER_GRACE = 15.0  # seconds a waiting scan gives a worker to show up
@@ -91,6 +92,9 @@ def queue_app(settings: Settings):
     app.periodic(cron="* * * * * */5", periodic_id="recover")(  # every 5 s: the seconds column comes last
         app.task(name="podsift.recover", queue=MAINTENANCE, pass_context=True, queueing_lock="podsift.recover")(recover)
     )
+    app.periodic(cron="7 * * * *", periodic_id="prune")(  # hourly
+        app.task(name="podsift.prune", queue=MAINTENANCE, pass_context=True, queueing_lock="podsift.prune")(prune)
+    )
     return app
 
 
@@ -124,11 +128,12 @@ def defer(app, task: str, schedule_in: float = 0, **ids: int | str) -> bool:
         return False
 
 
-def poll(job, show_id: int) -> None:
-    """Fetch one feed, store its new episodes, and queue each waiting one for ingesting."""
+def poll(job, show_id: int, since: str = "") -> None:
+    """Fetch one feed, store its new episodes (and, with `since`, an ISO time, every one published
+    since then), and queue each waiting one for ingesting."""
     with _resources(job).context() as ctx:
         try:
-            result, waiting = stages.poll(ctx, show_id)
+            result, waiting = stages.poll(ctx, show_id, datetime.fromisoformat(since) if since else None)
         except NotFound:  # unsubscribed by everyone since it was queued
             log.info("feed %s: no longer followed", show_id)
             return
@@ -169,22 +174,29 @@ def deliver(job, recipient_id: int, day: str) -> None:
 
 
 def queue_days(settings: Settings, store, due: dict[int, list[date]]) -> None:
-    """The daily job through the queue (`podsift serve` on Postgres): a poll of every due feed,
-    and each recipient's due days, which wait for what the polls bring."""
+    """The daily job through the queue (`podsift serve` on Postgres): a poll of every due feed
+    for what was published since the day before the earliest due day (as `daily_job` scans), and
+    each recipient's due days, which wait for what the polls bring."""
     app = ready_app(settings)
+    earliest = min(day for days in due.values() for day in days)
     with app.open():
-        queue_polls(app, store)
+        queue_polls(app, store, day_bounds(earliest, settings.timezone)[0] - timedelta(days=1))
         for recipient_id, days in due.items():
             for day in days:
                 defer(app, "deliver", recipient_id=recipient_id, day=day.isoformat())
 
 
-def queue_polls(app, store) -> None:
-    """Queue a poll of every followed feed that is due (one waiting per feed)."""
+def queue_polls(app, store, since: datetime | None = None) -> None:
+    """Queue a poll of every followed feed that is due (one waiting per feed); with `since`,
+    first put the episodes skipped since then back in the queue, as the threaded scan does."""
     at = datetime.now(timezone.utc)
+    if since is not None:
+        store.episodes.requeue(("skipped",), since, max_attempts=0)
     for show in store.shows.followed():
         if due_now(show, at):
-            defer(app, "poll", show_id=show.id)
+            defer(app, "poll", show_id=show.id, **({"since": since.isoformat()} if since else {}))
+    for episode in store.episodes.matching(states=("new", "transcribed"), followed=True):  # waiting, or put back
+        defer(app, "ingest" if episode.state == "new" else "extract", episode_id=episode.id)
 
 
 async def recover(job, timestamp: int) -> None:
@@ -193,6 +205,14 @@ async def recover(job, timestamp: int) -> None:
     for stalled in await job.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
         log.warning("job %s (%s) was left by a worker that died; handing it on", stalled.id, stalled.task_name)
         await job.app.job_manager.retry_job(stalled)
+
+
+async def prune(job, timestamp: int) -> None:
+    """Delete the jobs (and their events) that finished more than KEEP_FINISHED_HOURS ago: a day
+    of polls for 100,000 feeds is millions of rows. What happened to an episode stays on the episode."""
+    await job.app.job_manager.delete_old_jobs(
+        nb_hours=KEEP_FINISHED_HOURS, include_failed=True, include_cancelled=True, include_aborted=True
+    )
 
 
 def _attempt(job, ctx: Context, stage, episode_id: int):
@@ -277,15 +297,16 @@ async def _work(app, options: dict) -> bool:
     return stopped.is_set()
 
 
-def enqueue_scan(settings: Settings, reporter, wait: bool = True) -> tuple[int, int]:
-    """Queue a poll of every followed feed that is due and, with `wait`, follow the work it leads
-    to (ingest, extract) with a progress bar until none is left but retries scheduled for later.
-    Returns (jobs queued in all, jobs still to do). Refuses to wait when no worker is alive."""
+def enqueue_scan(settings: Settings, reporter, wait: bool = True, since: datetime | None = None) -> tuple[int, int]:
+    """Queue a poll of every followed feed that is due (taking, with `since`, every episode
+    published since then) and, with `wait`, follow the work it leads to (ingest, extract) with a
+    progress bar until none is left but retries scheduled for later. Returns (jobs queued in all,
+    jobs still to do). Refuses to wait when no worker is alive."""
     app = ready_app(settings)
     with open_store(settings) as store, app.open():
-        since = _query(app, "SELECT coalesce(max(id), 0) AS n FROM procrastinate_jobs")
-        queue_polls(app, store)
-        return _follow(app, since, reporter) if wait else _counts(app, since)
+        first = _query(app, "SELECT coalesce(max(id), 0) AS n FROM procrastinate_jobs")
+        queue_polls(app, store, since)
+        return _follow(app, first, reporter) if wait else _counts(app, first)
 
 
 def _follow(app, since: int, reporter) -> tuple[int, int]:
