@@ -258,7 +258,15 @@ def test_search_sees_only_the_shows_a_person_follows(store):
     store.people.add("ada@example.org")  # the owner, who follows the show
     extracted(store)
     bo, _ = store.people.add("bo@example.org")
+    store.shows.subscribe(bo.id, "https://b/feed")
     assert store.insights.search("glaciers", bo.id) == []
+    assert store.insights.search("glaciers", store.people.local())
+
+
+def test_search_matches_the_words_said_never_the_show_a_row_belongs_to(store):
+    episode_id, _ = extracted(store)
+    show_id = store.episodes.get(episode_id).show_id
+    assert store.insights.search(str(show_id), store.people.local()) == []
 
 
 # -- digests and the outbox ---------------------------------------------------------------------

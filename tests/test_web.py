@@ -277,7 +277,9 @@ def test_third_party_text_never_becomes_markup_in_the_web_app_email_or_atom(sett
         segments = json.loads(store.db.execute("SELECT segments FROM transcripts").fetchone()[0])
         segments[3][3] += HOSTILE
         store.db.execute("UPDATE transcripts SET segments = %s", (json.dumps(segments),))
-        store.db.execute("INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', 18, 1, %s)", (HOSTILE,))
+        store.db.execute(
+            "INSERT INTO search (kind, ref, episode_id, show_id, text) VALUES ('sentence', 18, 1, 1, %s)", (HOSTILE,)
+        )
         items = digest_for(store, settings, recipient.id, date(2026, 11, 2), embedder).items
     assert items and HOSTILE in items[0].insight.text  # the hostile insight is in the digest
 

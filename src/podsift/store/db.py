@@ -65,15 +65,15 @@ class Database:
         """Inside a transaction: wait until no other process is changing the schema, and keep
         them waiting until this transaction ends (a migration, or Procrastinate's tables)."""
 
-    def search_insights(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[dict]:
-        """Insights that contain every word, best first, as {"kind": "insight", "ref": its id,
-        "snippet", "episode_id"}; `followed` is an SQL condition on the search table's
-        `f.episode_id`, with `args` for it."""
+    def search_insights(self, words: list[str], show_ids: list[int], limit: int) -> list[dict]:
+        """Insights of the shows `show_ids` that contain every word, best first, as {"kind":
+        "insight", "ref": its id, "snippet", "episode_id"}. The engine narrows to those shows in
+        its index, so the cost follows what they hold, not what the whole store does."""
         raise NotImplementedError
 
-    def search_sentences(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[tuple]:
-        """Transcript sentences that contain any of `words`, best first, at most `limit`, each as
-        (episode_id, start, text with each match between \\x02 and \\x03, the positions in `words`
+    def search_sentences(self, words: list[str], show_ids: list[int], limit: int) -> list[tuple]:
+        """Transcript sentences of the shows `show_ids` that contain any of `words`, best first, at
+        most `limit`, each as (episode_id, start, text with each match between \\x02 and \\x03, the positions in `words`
         of the words it holds, rank: lower is better): the fields of `search.SentenceHit`."""
         raise NotImplementedError
 

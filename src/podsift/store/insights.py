@@ -42,6 +42,7 @@ class Insights:
         with self.db.transaction():
             if self.db.one("SELECT 1 FROM insights WHERE episode_id = %s LIMIT 1", (episode_id,)):
                 insights = []
+            show_id = self.db.value("SELECT show_id FROM episodes WHERE id = %s", (episode_id,))
             for i in insights:
                 insight_id = self.db.insert(
                     "INSERT INTO insights (episode_id, rank, text, quote, start_s, end_s, score, reasons, embedding, "
@@ -60,8 +61,8 @@ class Insights:
                     ),
                 )
                 self.db.execute(
-                    "INSERT INTO search (kind, ref, episode_id, text) VALUES ('insight', %s, %s, %s)",
-                    (insight_id, episode_id, i.text),
+                    "INSERT INTO search (kind, ref, episode_id, show_id, text) VALUES ('insight', %s, %s, %s, %s)",
+                    (insight_id, episode_id, show_id, i.text),
                 )
             self.episodes.set_state(episode_id, "extracted", release=True)
 
@@ -189,12 +190,13 @@ class Insights:
             raise ParseError(f"search at most {MAX_SEARCH_WORDS} words at a time; this query has {len(words)}")
         if not words:
             return []
-        followed = "f.episode_id IN (SELECT e.id FROM episodes e JOIN subscriptions s ON s.show_id = e.show_id "
-        followed += "WHERE s.recipient_id = %s)"
-        found = self.db.search_insights(words, followed, (recipient_id,), limit)
-        hits = [
-            SentenceHit(*hit) for hit in self.db.search_sentences(words, followed, (recipient_id,), MAX_SENTENCE_HITS)
+        shows = [
+            r[0] for r in self.db.all("SELECT show_id FROM subscriptions WHERE recipient_id = %s", (recipient_id,))
         ]
+        if not shows:
+            return []
+        found = self.db.search_insights(words, shows, limit)
+        hits = [SentenceHit(*hit) for hit in self.db.search_sentences(words, shows, MAX_SENTENCE_HITS)]
         texts: dict[int, list] = {}
         for passage in passages(hits, len(words), limit):
             if passage.episode_id not in texts:

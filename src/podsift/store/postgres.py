@@ -85,23 +85,23 @@ class PostgresDatabase(Database):
     def lock_schema(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
 
-    def search_insights(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[dict]:
+    def search_insights(self, words: list[str], show_ids: list[int], limit: int) -> list[dict]:
         found = self.all(
             "SELECT f.ref, f.episode_id, ts_headline('english', f.text, q, %s) AS snippet "
             "FROM search f, websearch_to_tsquery('english', %s) q "
-            f"WHERE f.words @@ q AND f.kind = 'insight' AND {followed} ORDER BY ts_rank(f.words, q) DESC, f.id "
+            "WHERE f.words @@ q AND f.kind = 'insight' AND f.show_id = ANY(%s) ORDER BY ts_rank(f.words, q) DESC, f.id "
             "LIMIT %s",
-            (f"{MARKS}, MaxWords=16, MinWords=8", " ".join(_quoted(words)), *args, limit),
+            (f"{MARKS}, MaxWords=16, MinWords=8", " ".join(_quoted(words)), list(show_ids), limit),
         )
         return [{"kind": "insight", "ref": int(r[0]), "snippet": r[2], "episode_id": r[1]} for r in found]
 
-    def search_sentences(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[tuple]:
+    def search_sentences(self, words: list[str], show_ids: list[int], limit: int) -> list[tuple]:
         each = ", ".join(["f.words @@ websearch_to_tsquery('english', %s)"] * len(words))
         found = self.all(
             f"SELECT f.episode_id, f.ref, ts_headline('english', f.text, q, %s), ARRAY[{each}], "
             "-ts_rank(f.words, q) AS rank FROM search f, websearch_to_tsquery('english', %s) q "
-            f"WHERE f.words @@ q AND f.kind = 'sentence' AND {followed} ORDER BY rank, f.id LIMIT %s",
-            (f"{MARKS}, HighlightAll=true", *_quoted(words), " or ".join(_quoted(words)), *args, limit),
+            "WHERE f.words @@ q AND f.kind = 'sentence' AND f.show_id = ANY(%s) ORDER BY rank, f.id LIMIT %s",
+            (f"{MARKS}, HighlightAll=true", *_quoted(words), " or ".join(_quoted(words)), list(show_ids), limit),
         )
         return [
             (episode, float(ref), marked, frozenset(i for i, has in enumerate(holds) if has), rank)

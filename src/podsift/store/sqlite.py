@@ -60,21 +60,20 @@ class SqliteDatabase(Database):
     def lock_schema(self) -> None:
         pass  # BEGIN IMMEDIATE has taken the write lock already: one writer at a time
 
-    def search_insights(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[dict]:
+    def search_insights(self, words: list[str], show_ids: list[int], limit: int) -> list[dict]:
         rows = self.execute(
             "SELECT 'insight' AS kind, f.ref, snippet(search, 3, char(2), char(3), ' ... ', 16) AS snippet, "
-            f"f.episode_id FROM search f WHERE search MATCH %s AND f.kind = 'insight' AND {followed} ORDER BY rank "
-            "LIMIT %s",
-            (" ".join(_quoted(words)), *args, limit),
+            "f.episode_id FROM search f WHERE search MATCH %s AND f.kind = 'insight' ORDER BY rank LIMIT %s",
+            (f"text : ({' '.join(_quoted(words))}) AND {_shows(show_ids)}", limit),
         )
         return [dict(r) for r in rows]
 
-    def search_sentences(self, words: list[str], followed: str, args: Sequence, limit: int) -> list[tuple]:
-        quoted = _quoted(words)
+    def search_sentences(self, words: list[str], show_ids: list[int], limit: int) -> list[tuple]:
+        quoted, shows = _quoted(words), _shows(show_ids)
         rows = self.execute(
             "SELECT f.rowid, f.ref, f.episode_id, highlight(search, 3, char(2), char(3)), rank FROM search f "
-            f"WHERE search MATCH %s AND f.kind = 'sentence' AND {followed} ORDER BY rank LIMIT %s",
-            (" OR ".join(quoted), *args, limit),
+            "WHERE search MATCH %s AND f.kind = 'sentence' ORDER BY rank LIMIT %s",
+            (f"text : ({' OR '.join(quoted)}) AND {shows}", limit),
         ).fetchall()
         ids = json.dumps([r[0] for r in rows])
         contains = [  # which rows hold each word: FTS5's own matching, stems included
@@ -82,7 +81,7 @@ class SqliteDatabase(Database):
                 r[0]
                 for r in self.execute(
                     "SELECT rowid FROM search WHERE search MATCH %s AND rowid IN (SELECT value FROM json_each(%s))",
-                    (word, ids),
+                    (f"text : {word}", ids),
                 )
             }
             for word in quoted
@@ -118,6 +117,11 @@ def _native(sql: str) -> str:
 def _quoted(words: list[str]) -> list[str]:
     """Each word as an FTS5 string: words, never FTS syntax."""
     return ['"' + w.replace('"', '""') + '"' for w in words]
+
+
+def _shows(show_ids: list[int]) -> str:
+    """An FTS5 filter to rows of these shows (their ids are tokens of the `show_id` column)."""
+    return "show_id : (" + " OR ".join(str(int(i)) for i in show_ids) + ")"
 
 
 class _Transaction:

@@ -37,9 +37,10 @@ class Transcripts:
                 ),
             ).rowcount
             if added:  # a transcript stored already keeps its sentences in the index once
+                show_id = self.db.value("SELECT show_id FROM episodes WHERE id = %s", (episode_id,))
                 self.db.many(
-                    "INSERT INTO search (kind, ref, episode_id, text) VALUES ('sentence', %s, %s, %s)",
-                    [(seg.start, episode_id, seg.text) for seg in transcript.segments],
+                    "INSERT INTO search (kind, ref, episode_id, show_id, text) VALUES ('sentence', %s, %s, %s, %s)",
+                    [(seg.start, episode_id, show_id, seg.text) for seg in transcript.segments],
                 )
             self.episodes.set_state(episode_id, "transcribed", release=True)
 
