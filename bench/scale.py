@@ -82,22 +82,24 @@ def start_of(cue: str) -> float:
     return sum(p * 60**i for i, p in enumerate(reversed(parts)))
 
 
-def podsift(env: dict, *args: str, background: bool = False):
-    command = [sys.executable, "-m", "podsift", *args]
+def podsift(env: dict, *args: str, background: bool = False, prefix: list[str] | None = None):
+    command = [*(prefix or []), sys.executable, "-m", "podsift", *args]
     if background:
         return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True)
 
 
-def run(opml: Path, database_url: str = "", workers: int = 0) -> dict:
-    """One empty store, every feed followed, one timed scan; what it did and what it cost."""
+def run(opml: Path, database_url: str = "", workers: int = 0, pins: list[str] | None = None) -> dict:
+    """One empty store, every feed followed, one timed scan; what it did and what it cost. With
+    `pins`, worker i runs on CPU core pins[i] alone (`taskset`), as if each had a machine of one core."""
     home = Path(tempfile.mkdtemp(prefix="podsift-scale-"))
     (home / "podsift.toml").write_text(SETTINGS)
     env = {**os.environ, "PODSIFT_HOME": str(home), "PODSIFT_ALLOW_PRIVATE_NETWORKS": "1"}
     if database_url:
         env["PODSIFT_DATABASE_URL"] = database_url
     podsift(env, "subscribe", str(opml))
-    started = [podsift(env, "worker", "--heartbeat", "2", background=True) for _ in range(workers)]
+    prefixes = [["taskset", "-c", pins[n]] if pins else [] for n in range(workers)]
+    started = [podsift(env, "worker", "--heartbeat", "2", background=True, prefix=p) for p in prefixes]
     try:
         time.sleep(2 if workers else 0)  # workers register; their models load at their first job, inside the timing
         began = time.perf_counter()
@@ -111,6 +113,7 @@ def run(opml: Path, database_url: str = "", workers: int = 0) -> dict:
     settings = load_settings(home, env)
     with open_store(settings) as store:
         extracted = store.episodes.counts().get("extracted", 0)
+        audio = store.db.value("SELECT coalesce(sum(audio_seconds), 0) FROM transcripts WHERE source = 'whisper'")
         jobs, busy = job_time(store) if database_url else (0, 0.0)
     shutil.rmtree(home, ignore_errors=True)
     overhead = (workers * wall - busy) / jobs if jobs else None
@@ -118,6 +121,8 @@ def run(opml: Path, database_url: str = "", workers: int = 0) -> dict:
         "wall_s": wall,
         "extracted": extracted,
         "per_minute": extracted / wall * 60,
+        "audio_s": float(audio),
+        "audio_per_minute": float(audio) / wall,
         "jobs": jobs,
         "overhead_s": overhead,
     }
