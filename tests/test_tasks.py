@@ -293,3 +293,17 @@ def test_prune_deletes_the_jobs_finished_over_a_day_ago_and_keeps_the_rest(serve
     assert "podsift.ingest" not in left and left["podsift.poll"] == 1 and left["podsift.extract"] == 2
     with store(database_url) as s:
         assert s.episodes.counts() == {"extracted": 2}  # the episodes' own record stays
+
+
+def test_the_workers_together_keep_to_per_host_requests_at_once_to_a_feed_host(server, team):
+    """Two workers taking four jobs at once each would poll six feeds of one host at once; the
+    polls of a host share [scan] per_host lanes (2), so the fleet asks as politely as one process."""
+    for url in feeds_with_transcripts(server, shows=6, episodes=0):
+        cli("subscribe", url)
+    for s in range(6):
+        server.delay[f"/show{s}.xml"] = 0.5
+    server.most_active = 0
+    with workers(team, 2, "--concurrency", "4"):
+        cli("scan", "--quiet")
+    assert server.most_active == 2
+    assert all(server.hits(f"/show{s}.xml") == 1 for s in range(6))  # each polled once

@@ -20,6 +20,7 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from . import stages
 from .deliver.mail import SmtpServer
@@ -113,11 +114,11 @@ def ensure_schema(settings: Settings, app) -> None:
             store.db.execute(app.schema_manager.get_schema())
 
 
-def defer(app, task: str, schedule_in: float = 0, **ids: int | str) -> bool:
+def defer(app, task: str, schedule_in: float = 0, lock: str = "", **ids: int | str) -> bool:
     """Queue `task` for one show, episode or recipient's day unless one is already waiting; False
-    if one was."""
+    if one was. Jobs that share a `lock` run one at a time (an episode's, by default)."""
     key = f"{task}-{'-'.join(f'{k}{v}' for k, v in sorted(ids.items()))}"
-    lock = f"episode-{ids['episode_id']}" if "episode_id" in ids else key
+    lock = lock or (f"episode-{ids['episode_id']}" if "episode_id" in ids else key)
     options = {"schedule_in": {"seconds": schedule_in}} if schedule_in else {}
     try:
         app.configure_task(f"podsift.{task}", queue=QUEUE_OF[task], lock=lock, queueing_lock=key, **options).defer(
@@ -180,21 +181,25 @@ def queue_days(settings: Settings, store, due: dict[int, list[date]]) -> None:
     app = ready_app(settings)
     earliest = min(day for days in due.values() for day in days)
     with app.open():
-        queue_polls(app, store, day_bounds(earliest, settings.timezone)[0] - timedelta(days=1))
+        queue_polls(app, store, settings, day_bounds(earliest, settings.timezone)[0] - timedelta(days=1))
         for recipient_id, days in due.items():
             for day in days:
                 defer(app, "deliver", recipient_id=recipient_id, day=day.isoformat())
 
 
-def queue_polls(app, store, since: datetime | None = None) -> None:
+def queue_polls(app, store, settings: Settings, since: datetime | None = None) -> None:
     """Queue a poll of every followed feed that is due (one waiting per feed); with `since`,
     first put the episodes skipped since then back in the queue, as the threaded scan does."""
     at = datetime.now(timezone.utc)
     if since is not None:
         store.episodes.requeue(("skipped",), since, max_attempts=0)
+    lanes = settings.scan.per_host
     for show in store.shows.followed():
         if due_now(show, at):
-            defer(app, "poll", show_id=show.id, **({"since": since.isoformat()} if since else {}))
+            # As one process keeps to per_host requests at once to a host, so does the fleet: a host's
+            # feeds share per_host locks, and the polls of each lane run one after another.
+            lane = f"host-{urlsplit(show.feed_url).hostname}-{show.id % lanes}"
+            defer(app, "poll", lock=lane, show_id=show.id, **({"since": since.isoformat()} if since else {}))
     for episode in store.episodes.matching(states=("new", "transcribed"), followed=True):  # waiting, or put back
         defer(app, "ingest" if episode.state == "new" else "extract", episode_id=episode.id)
 
@@ -305,7 +310,7 @@ def enqueue_scan(settings: Settings, reporter, wait: bool = True, since: datetim
     app = ready_app(settings)
     with open_store(settings) as store, app.open():
         first = _query(app, "SELECT coalesce(max(id), 0) AS n FROM procrastinate_jobs")
-        queue_polls(app, store, since)
+        queue_polls(app, store, settings, since)
         return _follow(app, first, reporter) if wait else _counts(app, first)
 
 
