@@ -128,6 +128,12 @@ def run(opml: Path, database_url: str = "", workers: int = 0, pins: list[str] | 
     }
 
 
+def table(header: list[str], rows: list[tuple]) -> None:
+    """Print a Markdown table, as docs/performance.md quotes it."""
+    for cells in [header, ["---"] * len(header), *rows]:
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
 def job_time(store: Store) -> tuple[int, float]:
     """(podsift jobs run, seconds they spent running), from Procrastinate's events."""
     row = store.db.one(
@@ -161,14 +167,18 @@ def main() -> None:
         shutil.rmtree(site, ignore_errors=True)
     base = results["sqlite"]["per_minute"]
     print(f"{episodes} episodes in {args.feeds} feeds, {args.minutes:g}-minute transcripts, {os.cpu_count()} cores")
-    print("| store | extracted | wall s | episodes per minute | ratio to SQLite | queue overhead per task |")
-    print("|---|---|---|---|---|---|")
-    for name, r in results.items():
-        overhead = f"{r['overhead_s'] * 1000:.0f} ms ({r['jobs']} jobs)" if r["overhead_s"] is not None else "-"
-        print(
-            f"| {name} | {r['extracted']} | {r['wall_s']:.1f} | {r['per_minute']:.0f} | {r['per_minute'] / base:.2f} "
-            f"| {overhead} |"
+    rows = [
+        (
+            name,
+            r["extracted"],
+            f"{r['wall_s']:.1f}",
+            f"{r['per_minute']:.0f}",
+            f"{r['per_minute'] / base:.2f}",
+            f"{r['overhead_s'] * 1000:.0f} ms ({r['jobs']} jobs)" if r["overhead_s"] is not None else "-",
         )
+        for name, r in results.items()
+    ]
+    table(["store", "extracted", "wall s", "episodes per minute", "ratio to SQLite", "queue overhead per task"], rows)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 from growth import serve  # noqa: E402  bench/growth.py: a static site on loopback
 from pgcluster import PgCluster  # noqa: E402  tests/pgcluster.py
-from scale import run  # noqa: E402  bench/scale.py: one timed scan on a fresh store
+from scale import run, table  # noqa: E402  bench/scale.py: one timed scan on a fresh store, a table
 
 
 def build_site(site: Path, base: str, feeds_dir: Path, limit: int) -> Path:
@@ -89,13 +89,17 @@ def main() -> None:
     base = results["1 worker, 1 core"]["audio_per_minute"]
     audio = results["sqlite, threads"]["audio_s"] / 60
     print(f"{args.limit} episodes, {audio:.1f} minutes of audio, bundled tiny.en, default settings")
-    print("| run | transcribed | wall s | audio minutes per minute | ratio to 1 worker on 1 core |")
-    print("|---|---|---|---|---|")
-    for name, r in results.items():
-        print(
-            f"| {name} | {r['extracted']} | {r['wall_s']:.0f} | {r['audio_per_minute']:.1f} "
-            f"| {r['audio_per_minute'] / base:.2f} |"
+    rows = [
+        (
+            name,
+            r["extracted"],
+            f"{r['wall_s']:.0f}",
+            f"{r['audio_per_minute']:.1f}",
+            f"{r['audio_per_minute'] / base:.2f}",
         )
+        for name, r in results.items()
+    ]
+    table(["run", "episodes", "wall s", "audio minutes per minute", "ratio to 1 worker on 1 core"], rows)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
