@@ -60,6 +60,19 @@ def cli(*args):
     return result.output
 
 
+def yesterdays_episode_for_ada(server):
+    """A show with one episode (and a publisher transcript) published yesterday, followed, and
+    ada@example.org to email it to; returns yesterday's date."""
+    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    (server.root / "ep.vtt").write_text(vtt(EPISODE))
+    published = datetime.combine(yesterday, datetime.min.time(), timezone.utc) + timedelta(hours=9)
+    item = {"guid": "ep-1", "title": "Glaciers", "audio": f"{server.url}/ep.mp3", "transcript": f"{server.url}/ep.vtt"}
+    (server.root / "feed.xml").write_text(rss("Cold Facts", [{**item, "published": published}]))
+    cli("subscribe", f"{server.url}/feed.xml")
+    CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    return yesterday
+
+
 def store(database_url) -> Store:
     return Store(PostgresDatabase(database_url))
 
@@ -190,13 +203,7 @@ def test_the_scheduler_on_postgres_queues_each_day_and_a_worker_emails_it_once(s
         team[name] = value
     home.mkdir(parents=True, exist_ok=True)
     (home / "podsift.toml").write_text('delivery_time = "00:00"\n')  # yesterday is due whenever the test runs
-    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
-    (server.root / "ep.vtt").write_text(vtt(EPISODE))
-    published = datetime.combine(yesterday, datetime.min.time(), timezone.utc) + timedelta(hours=9)
-    item = {"guid": "ep-1", "title": "Glaciers", "audio": f"{server.url}/ep.mp3", "transcript": f"{server.url}/ep.vtt"}
-    (server.root / "feed.xml").write_text(rss("Cold Facts", [{**item, "published": published}]))
-    cli("subscribe", f"{server.url}/feed.xml")
-    CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    yesterday = yesterdays_episode_for_ada(server)
     with workers(team, 1, "--retry-wait", "1"):
         Scheduler(load_settings()).tick()  # queues the polls and the day, and returns at once
         deadline = time.monotonic() + 90
@@ -236,13 +243,7 @@ def test_scan_since_on_the_queue_takes_the_episodes_a_first_scan_left_out(server
 def test_run_on_postgres_has_the_workers_scan_then_emails_the_day_once(server, team, smtp, monkeypatch):
     for name, value in (("PODSIFT_SMTP_URL", smtp.url), ("PODSIFT_MAIL_FROM", "digest@example.org")):
         monkeypatch.setenv(name, value)
-    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
-    (server.root / "ep.vtt").write_text(vtt(EPISODE))
-    published = datetime.combine(yesterday, datetime.min.time(), timezone.utc) + timedelta(hours=9)
-    item = {"guid": "ep-1", "title": "Glaciers", "audio": f"{server.url}/ep.mp3", "transcript": f"{server.url}/ep.vtt"}
-    (server.root / "feed.xml").write_text(rss("Cold Facts", [{**item, "published": published}]))
-    cli("subscribe", f"{server.url}/feed.xml")
-    CliRunner().invoke(main, ["user", "add", "ada@example.org", "--password-stdin"], input="s3cret\n")
+    yesterday = yesterdays_episode_for_ada(server)
     with workers(team, 1):
         first = cli("run", "--quiet", "--date", yesterday.isoformat())
         again = cli("run", "--quiet", "--date", yesterday.isoformat())
