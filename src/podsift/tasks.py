@@ -192,7 +192,7 @@ def queue_polls(app, store, settings: Settings, since: datetime | None = None) -
     first put the episodes skipped since then back in the queue, as the threaded scan does."""
     at = datetime.now(timezone.utc)
     if since is not None:
-        store.episodes.requeue(("skipped",), since, max_attempts=0)
+        store.episodes.requeue(("skipped",), since, settings.scan.max_attempts)  # a failed one: `_attempt` retries it
     lanes = settings.scan.per_host
     for show in store.shows.followed():
         if due_now(show, at):

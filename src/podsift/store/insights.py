@@ -16,7 +16,7 @@ from . import rows
 from .db import Database, marks
 from .episodes import MAX_ID, Episodes
 from .rows import blob, iso, now
-from .transcripts import Transcripts
+from .transcripts import Transcripts, index
 
 MAX_SEARCH_WORDS = 20
 MAX_SENTENCE_HITS = 5000  # sentences a search looks at: common words stop there
@@ -42,7 +42,7 @@ class Insights:
         with self.db.transaction():
             if self.db.one("SELECT 1 FROM insights WHERE episode_id = %s LIMIT 1", (episode_id,)):
                 insights = []
-            show_id = self.db.value("SELECT show_id FROM episodes WHERE id = %s", (episode_id,))
+            indexed = []
             for i in insights:
                 insight_id = self.db.insert(
                     "INSERT INTO insights (episode_id, rank, text, quote, start_s, end_s, score, reasons, embedding, "
@@ -60,10 +60,8 @@ class Insights:
                         now(),
                     ),
                 )
-                self.db.execute(
-                    "INSERT INTO search (kind, ref, episode_id, show_id, text) VALUES ('insight', %s, %s, %s, %s)",
-                    (insight_id, episode_id, show_id, i.text),
-                )
+                indexed.append((insight_id, i.text))
+            index(self.db, "insight", episode_id, indexed)
             self.episodes.set_state(episode_id, "extracted", release=True)
 
     def matching(

@@ -37,11 +37,7 @@ class Transcripts:
                 ),
             ).rowcount
             if added:  # a transcript stored already keeps its sentences in the index once
-                show_id = self.db.value("SELECT show_id FROM episodes WHERE id = %s", (episode_id,))
-                self.db.many(
-                    "INSERT INTO search (kind, ref, episode_id, show_id, text) VALUES ('sentence', %s, %s, %s, %s)",
-                    [(seg.start, episode_id, show_id, seg.text) for seg in transcript.segments],
-                )
+                index(self.db, "sentence", episode_id, [(seg.start, seg.text) for seg in transcript.segments])
             self.episodes.set_state(episode_id, "transcribed", release=True)
 
     def exists(self, episode_id: int) -> bool:
@@ -55,3 +51,15 @@ class Transcripts:
         return Transcript(
             segments=segments, source=row["source"], format=row["format"], language=row["language"], model=row["model"]
         )
+
+
+def index(db: Database, kind: str, episode_id: int, entries: list[tuple[float, str]]) -> None:
+    """Add one episode's (ref, text) entries to the search index, each under the episode's show,
+    so a search can be narrowed to the shows a reader follows (migration 0014)."""
+    if not entries:
+        return
+    show_id = db.value("SELECT show_id FROM episodes WHERE id = %s", (episode_id,))
+    db.many(
+        "INSERT INTO search (kind, ref, episode_id, show_id, text) VALUES (%s, %s, %s, %s, %s)",
+        [(kind, ref, episode_id, show_id, text) for ref, text in entries],
+    )
