@@ -139,7 +139,8 @@ def job_time(store: Store) -> tuple[int, float]:
     row = store.db.one(
         "SELECT count(*), coalesce(sum(extract(epoch FROM e.at - s.at)), 0) FROM procrastinate_events s "
         "JOIN procrastinate_events e ON e.job_id = s.job_id AND e.type IN ('succeeded', 'failed') "
-        "JOIN procrastinate_jobs j ON j.id = s.job_id WHERE s.type = 'started' AND j.task_name != 'podsift.recover'"
+        "JOIN procrastinate_jobs j ON j.id = s.job_id WHERE s.type = 'started' "
+        "AND j.task_name NOT IN ('podsift.recover', 'podsift.prune')"
     )
     return int(row[0]), float(row[1])
 
