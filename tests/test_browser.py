@@ -189,6 +189,7 @@ def test_on_a_phone_every_page_fits_the_screen_and_settings_are_saved(app_url, p
         ("/admin", "admin-phone"),
         ("/settings", "settings-phone"),
         ("/digest/2026-11-02", None),
+        ("/subject?q=how+glaciers+move&days=365", None),
     ]:
         page.goto(f"{app_url}{path}")
         assert page.url.endswith(path), f"{path} redirected to {page.url}"
@@ -214,6 +215,23 @@ def test_on_a_phone_every_page_fits_the_screen_and_settings_are_saved(app_url, p
     with page.expect_navigation():
         page.click("text=Keep it")
     assert page.url.endswith("/show/1")
+
+
+def test_ask_about_a_subject_follow_it_and_find_it_in_the_settings(app_url, page):
+    log_in(page, app_url)
+    page.goto(f"{app_url}/topics")
+    page.fill("input[name=q]", "how glaciers move")
+    with page.expect_navigation():
+        page.press("input[name=q]", "Enter")
+    page.select_option("select[name=days]", "365")
+    with page.expect_navigation():
+        page.click("form.subject-query button")
+    assert "Glaciers flow because ice" in page.inner_text("main")
+    with page.expect_navigation():
+        page.click("text=Follow \u201chow glaciers move\u201d")
+    assert page.is_visible("text=Stop following")
+    page.goto(f"{app_url}/settings")
+    assert "how glaciers move" in page.inner_text("#subjects") and ".atom" in page.inner_text("#subjects")
 
 
 def test_the_owner_retries_a_failed_email_from_the_admin_page(app_url, page, settings):

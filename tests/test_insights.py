@@ -189,7 +189,7 @@ def test_digest_and_insights_commands_print_the_benchmark_interface(settings, em
 
 
 def test_digest_html_escapes_feed_text():
-    from podsift.deliver.rank import DigestItem
+    from podsift.deliver.items import DigestItem
     from podsift.deliver.render import digest_html
 
     hostile = insight(1, 1, AXES[0], text="<script>alert(1)</script> & more")

@@ -77,9 +77,10 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
         )
     if version >= 3:
         conn.execute("INSERT INTO feedback VALUES (1, 1, 1, ?)", (t,))
-    if version >= 5:  # the store of that time indexed what it saved
-        conn.execute("INSERT INTO search VALUES ('sentence', 4.0, 1, 'Ice deforms under its weight.')")
-        conn.execute("INSERT INTO search VALUES ('insight', '1', 1, 'Glaciers flow downhill.')")
+    if version >= 5:  # the store of that time indexed what it saved (from 14 on, naming the show)
+        show = ", 1" if version >= 14 else ""
+        conn.execute(f"INSERT INTO search VALUES ('sentence', 4.0, 1, 'Ice deforms under its weight.'{show})")
+        conn.execute(f"INSERT INTO search VALUES ('insight', '1', 1, 'Glaciers flow downhill.'{show})")
 
 
 @pytest.mark.parametrize("version", VERSIONS[:-1])

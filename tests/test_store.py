@@ -382,3 +382,46 @@ def test_the_threaded_scan_and_the_digest_run_on_postgres_as_on_sqlite(server, h
         assert db.value("SELECT state FROM episodes") == "extracted"
     finally:
         db.close()
+
+
+# -- followed subjects ----------------------------------------------------------------------------
+
+
+def test_followed_subjects_and_what_each_digest_carried_for_them(store):
+    me = store.people.local()
+    topic = store.people.follow_topic(me, "  glacier   flow ")
+    assert store.people.follow_topic(me, "glacier flow").id == topic.id  # once, spaces tidied
+    episode_id = store.episodes.add(
+        episode(store, guid="ep-0")[0].id,
+        FeedItem(guid="ep-2", title="Ice", audio_url="https://a/2.mp3", published=T0),
+        "new",
+    )
+    store.transcripts.save(episode_id, transcript(EPISODE))
+    sentences = np.stack([unit(1, 0, 0), unit(1, 1, 0)])
+    store.insights.save(
+        episode_id,
+        [
+            Insight(EPISODE[3], EPISODE[3], 18.0, 23.5, 0.9, {}, unit(1, 0, 0), 1, sentences=sentences),
+            Insight(EPISODE[4], EPISODE[4], 24.0, 29.5, 0.1, {}, unit(0, 1, 0), 2),
+        ],
+    )
+    first, second = store.insights.matching(episode_ids=[episode_id])
+    stored = store.insights.sentence_vectors([first.id, second.id])
+    assert list(stored) == [first.id] and np.allclose(stored[first.id], sentences, atol=1e-3)
+    window = (T0 - timedelta(days=1), T0 + timedelta(days=1))
+    ids, vectors = store.insights.topic_candidates(*window, min_score=0.5)
+    assert list(ids) == [first.id] and vectors.shape == (1, 3)
+    assert len(store.insights.topic_candidates(T0 + timedelta(days=1), T0 + timedelta(days=2), 0.0)[0]) == 0
+    assert sorted(store.insights.naming("glacier")) == [first.id, second.id]  # the full-text index: stems too
+
+    digest_id = store.digests.save(me, "2026-11-02", [(second.id, [])], sections=[(topic.id, [(first.id, [])])])
+    ((topic_id, query, items),) = store.digests.sections(digest_id)
+    assert (topic_id, query, [i.id for i, _ in items]) == (topic.id, "glacier flow", [first.id])
+    ((day, _, carried),) = store.digests.topic_days(topic.id)
+    assert day == "2026-11-02" and [i.id for i, _ in carried] == [first.id]
+    assert len(store.insights.sent_vectors(me, before_day="2026-11-03")) == 2  # the section's insight too
+
+    store.people.unfollow_topic(me, topic.id)
+    assert store.people.topics(me) == [] and store.digests.sections(digest_id) == []
+    with pytest.raises(PodsiftError, match="a topic needs words"):
+        store.people.follow_topic(me, "   ")

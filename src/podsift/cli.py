@@ -4,7 +4,7 @@ stage called, result printed. Data goes to stdout, progress and messages to stde
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .deliver.mail import SmtpServer, feed_url
-from .deliver.rank import day_over, digest_day, digest_for, stored_digests, yesterday
+from .deliver.mail import SmtpServer, feed_url, topic_feed_url
+from .deliver.rank import day_bounds, day_over, digest_day, digest_for, stored_digests, yesterday
 from .deliver.render import (
     clock,
     digest_html,
@@ -25,10 +25,16 @@ from .deliver.render import (
     digests_atom,
     insights_json,
     insights_text,
+    topic_html,
+    topic_json,
+    topic_markdown,
+    topic_text,
     transcript_json,
     transcript_text,
     transcript_vtt,
 )
+from .deliver.topic import LIMIT as TOPIC_LIMIT
+from .deliver.topic import topic_digest
 from .errors import ConfigError, PodsiftError
 from .insights.cards import edit_cards
 from .insights.embed import MiniLM
@@ -89,6 +95,18 @@ def _store(settings: Settings) -> Store:
 FOR_HELP = "Act for this person (an email `podsift user list` shows); default: the install's owner."
 for_one = click.option("--for", "for_email", metavar="EMAIL", help=FOR_HELP)
 for_many = click.option("--for", "for_emails", metavar="EMAIL", multiple=True, help=FOR_HELP + " Repeat for several.")
+
+
+def digest_format(what: str):
+    """The --format option of the commands that print a digest."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "markdown", "html", "json"]),
+        default="text",
+        show_default=True,
+        help=f"How to print the {what}.",
+    )
 
 
 def _person(store: Store, email: str | None) -> int:
@@ -391,14 +409,7 @@ def transcript(episode, fmt):
     type=click.DateTime(["%Y-%m-%d"]),
     help="The day whose episodes to digest (YYYY-MM-DD, in the configured time zone). Default: yesterday.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "html", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the digest.",
-)
+@digest_format("digest")
 @click.option("--rebuild", is_flag=True, help="Build the digest again instead of returning the stored one.")
 @for_one
 def digest(day, fmt, rebuild, for_email):
@@ -417,13 +428,47 @@ def digest(day, fmt, rebuild, for_email):
         found = digest_for(store, settings, person.id, when, MiniLM(), rebuild)
     if found.provisional:
         err.print(Text(f"provisional: {found.provisional}. It may still change.", style="yellow"))
-    sys.stdout.write(render_digest(when.isoformat(), found.items, fmt))
+    if fmt == "text":  # followed subjects' sections too; the other formats keep the digest's own shape
+        sys.stdout.write(digest_text(when.isoformat(), found.items, found.sections))
+    else:
+        sys.stdout.write(render_digest(when.isoformat(), found.items, fmt))
 
 
 def render_digest(day: str, items, fmt: str) -> str:
     """A digest in one of the `digest --format` choices."""
     render = {"text": digest_text, "markdown": digest_markdown, "html": digest_html, "json": digest_json}[fmt]
     return render(day, items)
+
+
+@main.command()
+@click.argument("subject")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="From this day (YYYY-MM-DD, in the install's time zone); default: a week before --until.",
+)
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="To this day, inclusive; default: today.")
+@click.option("--limit", default=TOPIC_LIMIT, show_default=True, type=click.IntRange(1, 100), help="At most this many.")
+@digest_format("topic digest")
+def topic(subject, since, until, limit, fmt):
+    """What every show the install follows said about SUBJECT, best first, with show, episode
+    and the second it was said.
+
+    Matched by meaning, not shared words ("large language models" finds "LLMs"; "memory loss"
+    leaves out computer memory). An item must be an insight podsift would send and be about the
+    subject; the same idea told on two shows comes once, naming both. A subject nobody talked
+    about gives an empty digest. To get one in your email, follow it: `podsift user add EMAIL
+    --topic SUBJECT`."""
+    settings = load_settings()
+    last = until.date() if until else datetime.now(zone(settings.timezone)).date()
+    first = since.date() if since else last - timedelta(days=6)
+    if first > last:
+        raise PodsiftError(f"--since {first} is after --until {last}: give the earlier day first")
+    start, end = day_bounds(first, settings.timezone)[0], day_bounds(last, settings.timezone)[1]
+    with _store(settings) as store:
+        items = topic_digest(store, MiniLM(), subject, start, end, limit)
+    render = {"text": topic_text, "markdown": topic_markdown, "html": topic_html, "json": topic_json}[fmt]
+    sys.stdout.write(render(" ".join(subject.split()), first.isoformat(), last.isoformat(), items))
 
 
 @main.command()
@@ -554,7 +599,15 @@ def user():
     multiple=True,
     help="A subject this person's digest should lift (repeat for several); default: the install's.",
 )
-def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="A subject to follow across every show (repeat for several): a section of the email when it has "
+    'something new (weekly with topic_digests = "weekly"), and an Atom feed.',
+)
+@click.option("--unfollow", "unfollow", multiple=True, metavar="TOPIC", help="Stop following a topic.")
+def user_add(email, name, password_stdin, zone_name, delivery_time, interests, topics, unfollow):
     """Add a recipient by EMAIL, or update one; asks for a web password when run in a terminal.
 
     The first email added to a single-person install goes to its existing recipient, so the shows
@@ -573,7 +626,23 @@ def user_add(email, name, password_stdin, zone_name, delivery_time, interests):
             store.people.set_interests(recipient.id, list(interests))
         if zone_name or delivery_time:
             store.people.set_schedule(recipient.id, zone_name, delivery_time)
+        followed = _follow(store, recipient.id, topics, unfollow)
     err.print(f"{'Added' if created else 'Updated'} {recipient.email}" + (" with a web password." if password else "."))
+    for t in followed:
+        err.print(f"Follows {t.query!r}: its feed is {topic_feed_url(settings, recipient.id, t.id)}")
+
+
+def _follow(store: Store, recipient_id: int, topics, unfollow) -> list:
+    """Follow and unfollow topics for a person; returns the topics they follow now."""
+    for query in topics:
+        store.people.follow_topic(recipient_id, query)
+    followed = {t.query.lower(): t for t in store.people.topics(recipient_id)}
+    for query in unfollow:
+        gone = followed.pop(" ".join(query.split()).lower(), None)
+        if gone is None:
+            raise PodsiftError(f"no followed topic {query!r}; `podsift user list` shows each person's topics")
+        store.people.unfollow_topic(recipient_id, gone.id)
+    return list(followed.values())
 
 
 def _password(from_stdin: bool, required: bool) -> str | None:
@@ -602,7 +671,8 @@ def user_list():
     settings = load_settings()
     with _store(settings) as store:
         people, owner = store.people.overview(), store.people.owner()
-    table = Table("Email", "Name", "Shows", "Delivery", "Last digest sent", "Email", "Web login")
+        topics = {person.id: [t.query for t in store.people.topics(person.id)] for person, _, _ in people}
+    table = Table("Email", "Name", "Shows", "Topics", "Delivery", "Last digest sent", "Email", "Web login")
     for person, shows, last_sent in people:
         email = (person.email or "(none: the command line's default)") + (" (owner)" if person.id == owner else "")
         delivery = f"{person.delivery_time or settings.delivery_time} {person.timezone or settings.timezone}"
@@ -610,6 +680,7 @@ def user_list():
             Text(email),
             Text(person.name),
             str(shows),
+            Text(", ".join(topics[person.id]) or "-"),
             delivery,
             last_sent or "never",
             Text("off (unsubscribed)", style="yellow") if person.unsubscribed_at else "on",

@@ -180,6 +180,16 @@ class Recipient:
 
 
 @dataclass
+class Topic:
+    """A subject a person follows across every show the install follows."""
+
+    id: int
+    recipient_id: int
+    query: str
+    created_at: str = ""
+
+
+@dataclass
 class Delivery:
     """One outbox row: a day's digest for one recipient on one channel."""
 

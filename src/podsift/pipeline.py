@@ -137,9 +137,11 @@ def deliver_day(
     sending = server is not None and bool(recipient.email) and not recipient.unsubscribed_at
     # Sending keeps the digest even if more may come: what goes out now stays as sent.
     digest = digest_for(ctx.store, ctx.settings, recipient.id, day, embedder, keep=sending)
-    if not digest.items or not sending:
+    if digest.empty or not sending:
         return digest, None
-    delivery = deliver_email(ctx.store, ctx.settings, server, recipient, digest.day, digest.items, digest.id)
+    delivery = deliver_email(
+        ctx.store, ctx.settings, server, recipient, digest.day, digest.items, digest.id, digest.sections
+    )
     return digest, delivery
 
 

@@ -192,6 +192,9 @@ class Settings:
     timezone: str = checked("zone", default="UTC")
     allow_private_networks: bool = False
     interests: tuple[str, ...] = ()
+    # Followed topics: "daily" puts a topic's new insights in each day's email that has some;
+    # "weekly" puts the week's in Sunday's email instead.
+    topic_digests: str = one_of("daily", "weekly", default="daily")
     base_url: str = checked("web_address", default="http://127.0.0.1:8080")  # links in email point here
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client; no one else's is believed.
     trusted_proxies: tuple[str, ...] = checked("networks", default=())

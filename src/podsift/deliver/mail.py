@@ -27,7 +27,8 @@ from ..models import Delivery, Recipient
 from ..settings import Settings
 from ..store import Store, holder_name, iso
 from ..users import secret_key, token
-from .rank import DigestItem
+from .items import DigestItem
+from .rank import TopicSection
 from .render import digest_email_html, digest_text
 
 LEASE = timedelta(minutes=10)
@@ -100,20 +101,27 @@ def send(server: SmtpServer, message: EmailMessage, timeout: float = 30.0) -> No
 
 
 def compose(
-    settings: Settings, recipient: Recipient, day: str, items: list[DigestItem], message_id: str
+    settings: Settings,
+    recipient: Recipient,
+    day: str,
+    items: list[DigestItem],
+    message_id: str,
+    sections: list[TopicSection] = (),
 ) -> EmailMessage:
-    """The digest as a multipart text + HTML email with one-click unsubscribe headers (RFC 8058)."""
+    """The digest, and its followed topics' `sections`, as a multipart text + HTML email with
+    one-click unsubscribe headers (RFC 8058)."""
     unsubscribe = unsubscribe_url(settings, recipient.id)
     message = EmailMessage()
-    message["Subject"] = f"Your podsift digest for {day}: {len(items)} insight{'s' if len(items) != 1 else ''}"
+    on = "".join(f", and on \u201c{s.topic}\u201d" for s in sections[:2]) + (", and more" if len(sections) > 2 else "")
+    message["Subject"] = f"Your podsift digest for {day}: {len(items)} insight{'s' if len(items) != 1 else ''}{on}"
     message["From"] = settings.mail_from
     message["To"] = recipient.email
     message["Date"] = format_datetime(datetime.now(timezone.utc))
     message["Message-ID"] = message_id
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(digest_text(day, items) + f"\nUnsubscribe: {unsubscribe}\n")
-    message.add_alternative(digest_email_html(day, items, unsubscribe), subtype="html")
+    message.set_content(digest_text(day, items, sections) + f"\nUnsubscribe: {unsubscribe}\n")
+    message.add_alternative(digest_email_html(day, items, unsubscribe, sections), subtype="html")
     return message
 
 
@@ -127,6 +135,12 @@ def feed_url(settings: Settings, recipient_id: int) -> str:
     """The web app's address of a recipient's Atom feed, signed so a feed reader needs no login."""
     signed = token(secret_key(settings.home), "feed", recipient_id)
     return f"{settings.base_url.rstrip('/')}/feed/{recipient_id}/{signed}.atom"
+
+
+def topic_feed_url(settings: Settings, recipient_id: int, topic_id: int) -> str:
+    """The web app's address of the Atom feed of one followed topic, signed like `feed_url`."""
+    signed = token(secret_key(settings.home), f"topic-{topic_id}", recipient_id)
+    return f"{settings.base_url.rstrip('/')}/feed/{recipient_id}/topics/{topic_id}/{signed}.atom"
 
 
 def message_id_for(settings: Settings, recipient_id: int, day: str) -> str:
@@ -143,14 +157,16 @@ def deliver_email(
     day: str,
     items: list[DigestItem],
     digest_id: int | None = None,
+    sections: list[TopicSection] = (),
 ) -> Delivery:
-    """Queue, claim, send and record one recipient's digest for a day; safe to call any number of times."""
+    """Queue, claim, send and record one recipient's digest for a day (with its followed topics'
+    `sections`); safe to call any number of times."""
     delivery = store.outbox.queue(recipient.id, day, "email", digest_id, message_id_for(settings, recipient.id, day))
     at = datetime.now(timezone.utc)
     if not store.outbox.claim(delivery.id, iso(at), iso(at + LEASE), holder_name()):
         return delivery  # sent, failed, not due yet, or being sent by another process
     try:
-        send(server, compose(settings, recipient, day, items, delivery.message_id))
+        send(server, compose(settings, recipient, day, items, delivery.message_id, sections))
     except PermanentFailure as exc:
         store.outbox.failed(delivery.id, str(exc))
     except TemporaryFailure as exc:

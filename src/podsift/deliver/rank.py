@@ -19,22 +19,17 @@ from ..insights.embed import Embedder
 from ..models import StoredInsight
 from ..settings import Settings, zone
 from ..store import Store
+from .items import SAME_IDEA, DigestItem, merge_same
+from .topic import topic_digest
 
 DIGEST_SIZE = 5
 PER_SHOW = 2
 MIN_SCORE = 0.3  # a score is the chance an editor would pick it: below this, fewer than one in three were
-SAME_IDEA = 0.6  # cosine above which two insights from different shows or days are one idea
 INTEREST_LIFT = 0.5  # score added per unit of cosine to the closest interest
 FEEDBACK_LIFT = 0.2  # score added (or taken) per unit of cosine to the closest liked (disliked) insight
+SECTION_SIZE = 3  # a followed topic's insights in one email: a section, not a second digest
+SUNDAY = 6  # date.weekday(): the day whose email carries a weekly topic digest
 FIRST_DAY = date(1970, 1, 1)  # no podcast is older; nor can a digest be asked for a day after today
-
-
-@dataclass
-class DigestItem:
-    """One digest entry: an insight, and the same idea as heard on other shows that day."""
-
-    insight: StoredInsight
-    also: list[StoredInsight] = field(default_factory=list)
 
 
 def digest_day(day: date, timezone: str) -> date:
@@ -58,6 +53,15 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 
 @dataclass
+class TopicSection:
+    """What a day's digest carries for one followed topic."""
+
+    topic_id: int
+    topic: str
+    items: list[DigestItem]
+
+
+@dataclass
 class Digest:
     """A recipient's digest for a day. It is stored, and fixed, once the day is over and settled
     (every followed feed checked since, none of its episodes still in the works) or once it is
@@ -67,6 +71,12 @@ class Digest:
     items: list[DigestItem]
     id: int | None = None  # the stored digest's; None while provisional
     provisional: str = ""  # why it may still change ("" once fixed)
+    sections: list[TopicSection] = field(default_factory=list)  # followed topics with something new
+
+    @property
+    def empty(self) -> bool:
+        """Whether it has nothing to send: no insight, and no followed topic's."""
+        return not self.items and not any(s.items for s in self.sections)
 
 
 def day_over(day: date, timezone: str) -> bool:
@@ -89,7 +99,11 @@ def digest_for(
     key = day.isoformat()
     stored = None if rebuild else store.digests.get(recipient_id, key)
     if stored is not None:
-        return Digest(key, [DigestItem(insight, also) for insight, also in stored[1]], stored[0])
+        sections = [
+            TopicSection(topic_id, topic, digest_items(items))
+            for topic_id, topic, items in store.digests.sections(stored[0])
+        ]
+        return Digest(key, digest_items(stored[1]), stored[0], sections=sections)
     recipient = store.people.get(recipient_id)
     timezone = recipient.timezone or settings.timezone  # the day in the reader's own zone
     bounds = day_bounds(day, timezone)
@@ -98,11 +112,57 @@ def digest_for(
     wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
     items = choose(candidates, sent, interests, _voted(store, recipient_id))
-    why = "" if keep and items else unsettled(store, recipient_id, day, timezone)
+    sections = topic_sections(store, settings, recipient_id, day, embedder, _stacked(sent, items))
+    why = "" if keep and (items or sections) else unsettled(store, recipient_id, day, timezone)
     if why:
-        return Digest(key, items, provisional=why)
-    store.digests.save(recipient_id, key, [(i.insight.id, [a.id for a in i.also]) for i in items], replace=rebuild)
+        return Digest(key, items, provisional=why, sections=sections)
+    store.digests.save(
+        recipient_id,
+        key,
+        _ids(items),
+        replace=rebuild,
+        sections=[(s.topic_id, _ids(s.items)) for s in sections],
+    )
     return digest_for(store, settings, recipient_id, day, embedder)  # as stored: another process may have been first
+
+
+def topic_sections(
+    store: Store, settings: Settings, recipient_id: int, day: date, embedder: Embedder, sent: np.ndarray
+) -> list[TopicSection]:
+    """The day's section for each topic the recipient follows that has something new: its insights
+    on any followed show published that day (`topic_digests = "weekly"`: in the week ending that
+    Sunday, on Sundays only), none close to what they were sent before or this digest carries."""
+    topics = store.people.topics(recipient_id)
+    weekly = settings.topic_digests == "weekly"
+    if not topics or (weekly and day.weekday() != SUNDAY):
+        return []
+    timezone = store.people.get(recipient_id).timezone or settings.timezone
+    start = day_bounds(day - timedelta(days=6 if weekly else 0), timezone)[0]
+    end = day_bounds(day, timezone)[1]
+    sections = []
+    for topic in topics:
+        items = topic_digest(store, embedder, topic.query, start, end, SECTION_SIZE, sent)
+        if items:
+            sections.append(TopicSection(topic.id, topic.query, items))
+            sent = _stacked(sent, items)  # one insight, one section
+    return sections
+
+
+def _stacked(sent: np.ndarray, items: list[DigestItem]) -> np.ndarray:
+    """`sent` with the vectors of `items` (and the same ideas heard elsewhere) added."""
+    vectors = [i.vector for item in items for i in [item.insight, *item.also] if i.vector is not None]
+    if not vectors:
+        return sent
+    return np.vstack([sent, *vectors]) if len(sent) else np.stack(vectors)
+
+
+def _ids(items: list[DigestItem]) -> list[tuple[int, list[int]]]:
+    return [(i.insight.id, [a.id for a in i.also]) for i in items]
+
+
+def digest_items(stored) -> list[DigestItem]:
+    """Digest items from the store's (insight, same idea heard elsewhere) pairs."""
+    return [DigestItem(insight, also) for insight, also in stored]
 
 
 def unsettled(store: Store, recipient_id: int, day: date, timezone: str) -> str:
@@ -118,7 +178,7 @@ def stored_digests(store: Store, recipient_id: int, limit: int = 30) -> list[tup
     found = []
     for day, built in store.digests.days(recipient_id, limit, with_items=True):
         _, items = store.digests.get(recipient_id, day)
-        found.append((day, built, [DigestItem(insight, also) for insight, also in items]))
+        found.append((day, built, digest_items(items)))
     return found
 
 
@@ -142,10 +202,7 @@ def choose(
     for score, c in ranked:
         if score < MIN_SCORE or (len(sent) and float((sent @ c.vector).max()) >= SAME_IDEA):
             continue
-        same = next((item for item in items if float(item.insight.vector @ c.vector) >= SAME_IDEA), None)
-        if same is not None:
-            if c.show_id != same.insight.show_id and all(a.show_id != c.show_id for a in same.also):
-                same.also.append(c)  # heard on another show too: name it, don't repeat it
+        if merge_same(items, c):
             continue
         if per_show.get(c.show_id, 0) >= PER_SHOW or len(items) == DIGEST_SIZE:
             continue

@@ -7,9 +7,10 @@ import io
 import json
 import re
 from html import escape
+from urllib.parse import quote
 
 from ..models import Episode, StoredInsight, Transcript
-from .rank import DigestItem
+from .items import DigestItem
 
 
 def clock(seconds: float) -> str:
@@ -93,6 +94,16 @@ def _insight_doc(insight: StoredInsight) -> dict:
 
 def digest_json(day: str, items: list[DigestItem]) -> str:
     """The digest as the benchmark and other tools read it (see README: Interfaces)."""
+    return json.dumps({"date": day, "items": _item_docs(items)}, indent=2, ensure_ascii=False) + "\n"
+
+
+def topic_json(topic: str, since: str, until: str, items: list[DigestItem]) -> str:
+    """A topic digest: the daily digest's item shape under the topic and its window."""
+    doc = {"topic": topic, "since": since, "until": until, "items": _item_docs(items)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _item_docs(items: list[DigestItem]) -> list[dict]:
     docs = []
     for rank, item in enumerate(items, 1):
         also = [
@@ -100,7 +111,7 @@ def digest_json(day: str, items: list[DigestItem]) -> str:
             for a in item.also
         ]
         docs.append({"rank": rank, **_insight_doc(item.insight), "also": also})
-    return json.dumps({"date": day, "items": docs}, indent=2, ensure_ascii=False) + "\n"
+    return docs
 
 
 def _sources(item: DigestItem) -> list[tuple[StoredInsight, str]]:
@@ -109,11 +120,23 @@ def _sources(item: DigestItem) -> list[tuple[StoredInsight, str]]:
     ]
 
 
-def digest_text(day: str, items: list[DigestItem]) -> str:
-    """Plain text for a terminal or a text email."""
+def digest_text(day: str, items: list[DigestItem], sections: list | None = None) -> str:
+    """Plain text for a terminal or a text email; followed topics' `sections` after the five."""
+    text = _text(f"podsift digest for {day}", items, "nothing worth your time today.")
+    for section in sections or []:
+        text += "\n" + _text(f"On {section.topic!r}", section.items, "nothing new.")
+    return text
+
+
+def topic_text(topic: str, since: str, until: str, items: list[DigestItem]) -> str:
+    """A topic digest as plain text."""
+    return _text(f"podsift on {topic!r}, {since} to {until}", items, "nothing was said about it then.")
+
+
+def _text(heading: str, items: list[DigestItem], empty: str) -> str:
     if not items:
-        return f"podsift digest for {day}: nothing worth your time today.\n"
-    lines = [f"podsift digest for {day}", ""]
+        return f"{heading}: {empty}\n"
+    lines = [heading, ""]
     for rank, item in enumerate(items, 1):
         lines.append(f"{rank}. {_titled(item.insight.card_title, item.insight.text)}")
         lines += [f"   {label}  {listen_url(i.audio_url, i.start)}" for i, label in _sources(item)]
@@ -123,9 +146,18 @@ def digest_text(day: str, items: list[DigestItem]) -> str:
 
 def digest_markdown(day: str, items: list[DigestItem]) -> str:
     """Markdown, each source a link into the audio at the second the insight starts."""
+    return _markdown(f"podsift digest for {day}", items, "Nothing worth your time today.")
+
+
+def topic_markdown(topic: str, since: str, until: str, items: list[DigestItem]) -> str:
+    """A topic digest as Markdown."""
+    return _markdown(f"podsift on \u201c{topic}\u201d, {since} to {until}", items, "Nothing was said about it then.")
+
+
+def _markdown(heading: str, items: list[DigestItem], empty: str) -> str:
     if not items:
-        return f"# podsift digest for {day}\n\nNothing worth your time today.\n"
-    lines = [f"# podsift digest for {day}", ""]
+        return f"# {_md(heading)}\n\n{empty}\n"
+    lines = [f"# {_md(heading)}", ""]
     for rank, item in enumerate(items, 1):
         title = f"**{_md(item.insight.card_title)}.** " if item.insight.card_title else ""
         lines.append(f"{rank}. {title}{_md(item.insight.text)}")
@@ -135,6 +167,15 @@ def digest_markdown(day: str, items: list[DigestItem]) -> str:
 
 def digest_html(day: str, items: list[DigestItem]) -> str:
     """A small standalone HTML page; every piece of feed text is escaped."""
+    return _html(f"podsift digest for {day}", items, "Nothing worth your time today.")
+
+
+def topic_html(topic: str, since: str, until: str, items: list[DigestItem]) -> str:
+    """A topic digest as a small standalone HTML page."""
+    return _html(f"podsift on \u201c{topic}\u201d, {since} to {until}", items, "Nothing was said about it then.")
+
+
+def _html(heading: str, items: list[DigestItem], empty: str) -> str:
     body = []
     for item in items:
         links = "".join(
@@ -142,11 +183,11 @@ def digest_html(day: str, items: list[DigestItem]) -> str:
             for i, label in _sources(item)
         )
         body.append(f"<li><p>{_html_titled(item.insight)}</p><ul>{links}</ul></li>")
-    content = f"<ol>{''.join(body)}</ol>" if body else "<p>Nothing worth your time today.</p>"
+    content = f"<ol>{''.join(body)}</ol>" if body else f"<p>{escape(empty)}</p>"
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>podsift digest for {day}</title>'
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(heading)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-        f"<body><h1>podsift digest for {day}</h1>{content}</body></html>\n"
+        f"<body><h1>{escape(heading)}</h1>{content}</body></html>\n"
     )
 
 
@@ -215,24 +256,19 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
 
-def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str) -> str:
-    """The digest as email HTML: one column, every style inline (Gmail and Outlook drop <style>)."""
-    font = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
-    rows = []
-    for rank, item in enumerate(items, 1):
-        sources = "".join(
-            f'<div style="{font}font-size:13px;color:#555;margin-top:6px;">{escape(label)} &middot; '
-            f'<a href="{escape(listen_url(i.audio_url, i.start))}" style="color:#0b57d0;">'
-            f"listen from {clock(i.start)}</a></div>"
-            for i, label in _sources(item)
+EMAIL_FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;"
+
+
+def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str, sections: list | None = None) -> str:
+    """The digest as email HTML: one column, every style inline (Gmail and Outlook drop <style>);
+    each followed topic's `sections` (`rank.TopicSection`) under a heading of its own."""
+    font = EMAIL_FONT
+    body = _email_rows(items) or f'<tr><td style="{font}padding:16px 0;">Nothing worth your time today.</td></tr>'
+    for section in sections or []:
+        body += (
+            f'<tr><td style="{font}font-size:17px;font-weight:bold;padding:24px 0 0;color:#111;">'
+            f"On \u201c{escape(section.topic)}\u201d</td></tr>{_email_rows(section.items)}"
         )
-        rows.append(
-            f'<tr><td style="padding:16px 0;border-bottom:1px solid #e5e5e5;">'
-            f'<div style="{font}font-size:16px;line-height:1.5;color:#111;">'
-            f"<b>{rank}.</b> {_html_titled(item.insight)}</div>"
-            f"{sources}</td></tr>"
-        )
-    body = "".join(rows) or f'<tr><td style="{font}padding:16px 0;">Nothing worth your time today.</td></tr>'
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
@@ -249,29 +285,56 @@ def digest_email_html(day: str, items: list[DigestItem], unsubscribe: str) -> st
     )
 
 
+def _email_rows(items: list[DigestItem]) -> str:
+    font, rows = EMAIL_FONT, []
+    for rank, item in enumerate(items, 1):
+        sources = "".join(
+            f'<div style="{font}font-size:13px;color:#555;margin-top:6px;">{escape(label)} &middot; '
+            f'<a href="{escape(listen_url(i.audio_url, i.start))}" style="color:#0b57d0;">'
+            f"listen from {clock(i.start)}</a></div>"
+            for i, label in _sources(item)
+        )
+        rows.append(
+            f'<tr><td style="padding:16px 0;border-bottom:1px solid #e5e5e5;">'
+            f'<div style="{font}font-size:16px;line-height:1.5;color:#111;">'
+            f"<b>{rank}.</b> {_html_titled(item.insight)}</div>"
+            f"{sources}</td></tr>"
+        )
+    return "".join(rows)
+
+
 def digests_atom(
-    base_url: str, digests: list[tuple[str, str, list[DigestItem]]], self_url: str = "", title: str = "podsift"
+    base_url: str,
+    digests: list[tuple[str, str, list[DigestItem]]],
+    self_url: str = "",
+    title: str = "podsift",
+    topic: tuple[int, str] | None = None,
 ) -> str:
-    """An Atom feed (RFC 4287) of digests, one entry per day: (day, built at, items), newest first."""
+    """An Atom feed (RFC 4287) of digests, one entry per day: (day, built at, items), newest first;
+    with `topic` (its id and words), of what the days' digests carried for that followed topic."""
     base = base_url.rstrip("/")
     self_url = self_url or f"{base}/feed.atom"
     updated = digests[0][1] if digests else "1970-01-01T00:00:00+00:00"
+    name = f"{title} on \u201c{topic[1]}\u201d" if topic else title
+    page = f"{base}/subject?q={quote(topic[1])}" if topic else f"{base}/"
     entries = []
     for day, built, items in digests:
-        body = digest_html(day, items)
+        body = topic_html(topic[1], day, day, items) if topic else digest_html(day, items)
+        entry = f"{base}/subject/{topic[0]}/{day}" if topic else f"{base}/digest/{day}"  # unique, and permanent
         entries.append(
-            f"<entry><id>{escape(base)}/digest/{day}</id><title>{escape(title)} digest for {day}</title>"
+            f"<entry><id>{escape(entry)}</id><title>{escape(name)}{', ' if topic else ' digest for '}{day}</title>"
             f"<updated>{escape(built)}</updated>"
-            f'<link rel="alternate" type="text/html" href="{escape(base)}/digest/{day}"/>'
+            f'<link rel="alternate" type="text/html" href="{escape(page if topic else entry)}"/>'
             f"<summary>{len(items)} insight{'s' if len(items) != 1 else ''}</summary>"
             f'<content type="html">{escape(body)}</content></entry>'
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>{escape(self_url)}</id><title>{escape(title)}: your daily insights</title>"
+        f"<id>{escape(self_url)}</id><title>{escape(name)}: {'what was said' if topic else 'your daily insights'}"
+        "</title>"
         f"<updated>{escape(updated)}</updated><author><name>podsift</name></author>"
         f'<link rel="self" type="application/atom+xml" href="{escape(self_url)}"/>'
-        f'<link rel="alternate" type="text/html" href="{escape(base)}/"/>'
+        f'<link rel="alternate" type="text/html" href="{escape(page)}"/>'
         f"{''.join(entries)}</feed>\n"
     )
 

@@ -43,6 +43,7 @@ class Insight:
     first: int = 0  # the sentences it spans in its transcript: segments[first:last]
     last: int = 0
     topic: int = 0  # which stretch between two topic-opening questions it answers
+    sentences: np.ndarray | None = None  # the unit vector of each sentence it spans, one per row
 
 
 class Extractor:
@@ -79,6 +80,7 @@ class Extractor:
             vector = _unit(sentence_vectors[insight.first : insight.last].sum(0))
             values = features(insight.text, insight.quote, insight.start, insight.end, vector, ctx)
             insight.vector, insight.topic = vector, topics[insight.last - 1]
+            insight.sentences = vectors[insight.first : insight.last]
             insight.score = self.scorer.score(values)
             insight.reasons = {
                 **self.scorer.reasons(values),

@@ -15,7 +15,7 @@ from ..models import StoredInsight
 from . import rows
 from .db import Database, marks
 from .episodes import MAX_ID, Episodes
-from .rows import blob, iso, now
+from .rows import blob, half, iso, now
 from .transcripts import Transcripts, index
 
 MAX_SEARCH_WORDS = 20
@@ -28,7 +28,9 @@ INSIGHT_SQL = (
 )
 # Insights that a digest has carried to a reader: their text is what was sent, and stays so.
 SENT_INSIGHTS = (
-    "SELECT di.insight_id FROM digest_items di JOIN deliveries d ON d.digest_id = di.digest_id WHERE d.status = 'sent'"
+    "SELECT di.insight_id FROM digest_items di JOIN deliveries d ON d.digest_id = di.digest_id WHERE d.status = 'sent' "
+    "UNION SELECT ti.insight_id FROM topic_items ti JOIN deliveries d ON d.digest_id = ti.digest_id "
+    "WHERE d.status = 'sent'"
 )
 
 
@@ -46,7 +48,7 @@ class Insights:
             for i in insights:
                 insight_id = self.db.insert(
                     "INSERT INTO insights (episode_id, rank, text, quote, start_s, end_s, score, reasons, embedding, "
-                    "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    "sentence_vectors, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (
                         episode_id,
                         i.rank,
@@ -57,6 +59,7 @@ class Insights:
                         i.score,
                         json.dumps(i.reasons),
                         blob(i.vector),
+                        half(i.sentences),
                         now(),
                     ),
                 )
@@ -95,13 +98,15 @@ class Insights:
         return [found[i] for i in ids if i in found]
 
     def sent_vectors(self, recipient_id: int, before_day: str) -> np.ndarray:
-        """The embedding of every insight a recipient's digests before `before_day` carried (duplicates
-        heard elsewhere included), one per row: all that ranking needs of a year of history."""
+        """The embedding of every insight a recipient's digests before `before_day` carried, their
+        followed topics' sections and the same ideas heard elsewhere included, one per row: all that
+        ranking needs of a year of history."""
         ids: set[int] = set()
         for insight_id, also_heard in self.db.all(
             "SELECT di.insight_id, di.also_heard FROM digest_items di JOIN digests d ON d.id = di.digest_id "
-            "WHERE d.recipient_id = %s AND d.day < %s",
-            (recipient_id, before_day),
+            "WHERE d.recipient_id = %s AND d.day < %s UNION ALL SELECT ti.insight_id, ti.also_heard FROM topic_items "
+            "ti JOIN digests d ON d.id = ti.digest_id WHERE d.recipient_id = %s AND d.day < %s",
+            (recipient_id, before_day, recipient_id, before_day),
         ):
             ids |= {insight_id, *json.loads(also_heard)}
         vectors = [
@@ -114,6 +119,42 @@ class Insights:
         if not vectors:
             return np.zeros((0, 0), dtype=np.float32)
         return np.frombuffer(b"".join(bytes(v) for v in vectors), dtype=np.float32).reshape(len(vectors), -1)
+
+    # -- topics: every followed show's insights, by meaning -------------------------------------
+
+    def topic_candidates(self, since: datetime, until: datetime, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors, one per row) of the insights scoring at least `min_score` of episodes
+        published in [since, until) on any show someone follows: all a topic digest ranks by."""
+        found = self.db.all(
+            "SELECT i.id, i.embedding FROM insights i JOIN episodes e ON e.id = i.episode_id "
+            "WHERE e.published_at >= %s AND e.published_at < %s AND i.score >= %s AND i.embedding IS NOT NULL "
+            "AND e.show_id IN (SELECT show_id FROM subscriptions)",
+            (iso(since), iso(until), min_score),
+        )
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(bytes(r[1]) for r in found), dtype=np.float32).reshape(len(found), -1)
+        return np.array([r[0] for r in found], dtype=np.int64), vectors
+
+    def naming(self, word: str, limit: int = 500) -> list[int]:
+        """Ids of insights on followed shows whose text has `word` (the full-text index: stems too)."""
+        shows = [r[0] for r in self.db.all("SELECT DISTINCT show_id FROM subscriptions")]
+        return [int(r["ref"]) for r in self.db.search_insights([word], shows, limit)] if shows else []
+
+    def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """insight id -> the vectors of the sentences it spans (insights stored before podsift kept
+        them have none)."""
+        found = {}
+        for chunk in _chunks(ids, 500):
+            for insight_id, data, embedding in self.db.all(
+                f"SELECT id, sentence_vectors, embedding FROM insights WHERE id IN ({marks(len(chunk))}) "
+                "AND sentence_vectors IS NOT NULL AND embedding IS NOT NULL",
+                chunk,
+            ):
+                dimensions = len(bytes(embedding)) // 4  # the model's: float32 vectors of the same size
+                vectors = np.frombuffer(bytes(data), dtype=np.float16).reshape(-1, dimensions)
+                found[insight_id] = vectors.astype(np.float32)
+        return found
 
     # -- cards: a model's edit of an insight --------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import PodsiftError
-from ..models import Recipient
+from ..models import Recipient, Topic
 from . import rows
 from .db import Database
 from .rows import now
@@ -65,6 +65,27 @@ class People:
     def set_interests(self, recipient_id: int, interests: list[str]) -> None:
         """A recipient's own interests, which the digest lifts (instead of the install's)."""
         self.db.execute("UPDATE recipients SET interests = %s WHERE id = %s", (json.dumps(interests), recipient_id))
+
+    def follow_topic(self, recipient_id: int, query: str) -> Topic:
+        """Follow a topic (its words, spaces tidied); following it again changes nothing."""
+        query = " ".join(query.split())
+        if not query:
+            raise PodsiftError('a topic needs words: give a subject, such as "diffusion models"')
+        self.db.execute(
+            "INSERT INTO topics (recipient_id, query, created_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (recipient_id, query) DO NOTHING",
+            (recipient_id, query, now()),
+        )
+        return next(t for t in self.topics(recipient_id) if t.query == query)
+
+    def unfollow_topic(self, recipient_id: int, topic_id: int) -> None:
+        """Stop following a topic; what earlier digests carried for it goes with it."""
+        self.db.execute("DELETE FROM topics WHERE id = %s AND recipient_id = %s", (topic_id, recipient_id))
+
+    def topics(self, recipient_id: int) -> list[Topic]:
+        """The topics a person follows, in the order they were added."""
+        found = self.db.all("SELECT * FROM topics WHERE recipient_id = %s ORDER BY id", (recipient_id,))
+        return [Topic(r["id"], r["recipient_id"], r["query"], r["created_at"]) for r in found]
 
     def all(self) -> list[Recipient]:
         """Everyone, in the order they were added."""

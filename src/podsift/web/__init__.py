@@ -1,4 +1,5 @@
-"""The web app: read digests and play each insight from its second, rate insights, manage shows.
+"""The web app: read digests and play each insight from its second, rate insights, manage shows,
+ask what was said about a subject and follow it.
 
 Starlette with Jinja templates (autoescaped: every piece of feed text is escaped on the way out),
 no front-end build, no inline script or style (the Content-Security-Policy forbids them). Every
@@ -24,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from ..errors import NotFound
 from ..settings import Settings
 from ..users import secret_key
-from . import account, admin, reading, shows
+from . import account, admin, reading, shows, subjects
 from .access import login, login_required, logout, posted
 from .app import App
 from .guard import SESSION_IDLE, SecurityHeaders
@@ -47,6 +48,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/feeds/import", posted(shows.import_opml), methods=["POST"]),
         Route("/feeds/export", login_required(shows.export_opml)),
         Route("/search", login_required(reading.search)),
+        Route("/subject", login_required(subjects.subject)),
+        Route("/subject/follow", posted(subjects.follow), methods=["POST"]),
+        Route("/subject/unfollow", posted(subjects.unfollow), methods=["POST"]),
         Route("/topics", login_required(reading.topic_list)),
         Route("/topics/{id:int}", login_required(reading.topic_page)),
         Route("/episode/{id:int}", login_required(reading.episode)),
@@ -63,6 +67,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/unsubscribe/{rid:int}/{token}", account.unsubscribe, methods=["GET", "POST"]),
         Route("/resubscribe/{rid:int}/{token}", account.resubscribe, methods=["POST"]),
         Route("/feed/{rid:int}/{token}.atom", account.atom_feed),
+        Route("/feed/{rid:int}/topics/{tid:int}/{token}.atom", subjects.subject_feed),
         Mount("/static", StaticFiles(directory=str(resources.files("podsift") / "static")), name="static"),
     ]
     middleware = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from ..deliver.mail import feed_url
+from ..deliver.mail import feed_url, topic_feed_url
 from ..deliver.rank import stored_digests
 from ..deliver.render import (
     digests_atom,
@@ -27,11 +27,13 @@ def settings_page(request: Request, message: str = "", error: str = "", status: 
     settings = app.settings
     with app.store() as store:
         me = store.people.get(request.state.uid)
+        subjects = [(t, topic_feed_url(settings, me.id, t.id)) for t in store.people.topics(me.id)]
     return app.page(
         request,
         "settings.html",
         status,
         me=me,
+        subjects=subjects,
         zones=ZONES,
         install=settings,
         atom=feed_url(settings, me.id),

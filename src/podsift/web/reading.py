@@ -62,12 +62,15 @@ def digest(request: Request):
         day, timezone = day_of(request, store)
         found = digest_for(store, settings, uid, day, app.embedder)
         votes = store.insights.votes(uid)
+        linked = {s.id for s in store.shows.followed(uid)}  # a followed subject's insights come from any show
     today = datetime.now(zone(timezone)).date()
     return app.page(
         request,
         "digest.html",
         day=day.isoformat(),
         items=found.items,
+        sections=found.sections,
+        linked=linked,
         provisional=found.provisional,
         votes=votes,
         previous=(day - timedelta(days=1)).isoformat() if day > date(1970, 1, 1) else "",
