@@ -8,8 +8,9 @@ Calibration. A store of the real episodes that topic_labels.json was written for
 none of them in the insight benchmark's corpora: Python Bytes' published WebVTT, and the Changelog's
 Markdown made WebVTT by scripts/changelog_vtt.py), with insights from the default extractor. Each
 labelled subject's topic digest (limit 20, all dates) is scored against the labels: precision (of
-what it returned, the share labelled about it; "either" counts neither way), recall (of the labelled
-insights podsift's score lets in, the share returned) and, for the subjects nobody talked about, how
+what it returned, the share labelled about it; "either" counts neither way), recall (of every
+labelled insight, the share returned), readable (the share of what it returned that passes the
+insight benchmark's reader checks) and, for the subjects nobody talked about, how
 many came back empty. Side by side: podsift's matching, the same without each of its steps, and the
 baseline (one threshold on the cosine of the insight's passage vector to the query).
 
@@ -67,7 +68,7 @@ def main() -> None:
     embedder, figures = MiniLM(), {}
     with tempfile.TemporaryDirectory(prefix="podsift-topics-") as work:
         if not options.skip_calibration:
-            figures["calibration"] = calibrate(Path(work) / "real.db", options.shared / "data", embedder)
+            figures["calibration"] = calibrate(Path(work) / "real.db", options.shared, embedder)
         if not options.skip_cost:
             figures["cost"] = cost(Path(work), embedder, options.episodes, options.insights)
     if options.json:
@@ -107,8 +108,11 @@ def build_real(path: Path, data: Path, embedder) -> None:
 
 @contextmanager
 def variant(name: str, store: Store):
-    """podsift's matching with one step taken out (`name`), put back afterwards."""
+    """podsift's matching with one step taken out or one setting changed (`name`), put back afterwards."""
     saved = (matching._about, matching.MIN_EXPANSION, matching.initials, store.insights.sentence_vectors)
+    floor = matching.MIN_SCORE
+    if name.startswith("score floor"):
+        matching.MIN_SCORE = float(name.split()[-1])
     if name in ("no whole-topic rule", "baseline"):
         matching._about = lambda sentences, query, words: float((sentences @ query).max())
     if name in ("no expansion", "baseline"):
@@ -121,35 +125,57 @@ def variant(name: str, store: Store):
         yield
     finally:
         matching._about, matching.MIN_EXPANSION, matching.initials, store.insights.sentence_vectors = saved
+        matching.MIN_SCORE = floor
 
 
-VARIANTS = ("podsift", "no whole-topic rule", "no expansion", "no initials", "passage vector only", "baseline")
+VARIANTS = (
+    "podsift",
+    "no whole-topic rule",
+    "no expansion",
+    "no initials",
+    "passage vector only",
+    "baseline",
+    "score floor 0.2",
+    "score floor 0.3",
+)
 
 
-def calibrate(path: Path, data: Path, embedder) -> list[dict]:
-    build_real(path, data, embedder)
+def calibrate(path: Path, shared: Path, embedder) -> list[dict]:
+    """Each variant's precision and recall on the labels, and the share of what it returned that the
+    insight benchmark's reader checks pass (`reader_faults` of ../shared/bench/score.py)."""
+    build_real(path, shared / "data", embedder)
+    sys.path.insert(0, str(shared / "bench"))
+    from score import reader_faults
+
     labels = {k: v for k, v in json.loads((HERE / "topic_labels.json").read_text()).items() if not k.startswith("_")}
     rows = []
     with Store.open(path) as store:
-        floor = [i.text for i in store.insights.matching() if i.score >= matching.MIN_SCORE]
+        every = [i.text for i in store.insights.matching()]
         for name in VARIANTS:
             with variant(name, store):
-                rows.append(score(name, store, embedder, labels, floor))
-    print("\n| matching | precision | recall | subjects nobody spoke of, answered empty | items returned |")
-    print("|---|---|---|---|---|")
+                rows.append(score(name, store, embedder, labels, every, reader_faults))
+    print("\n| matching | precision | recall | readable | subjects nobody spoke of, answered empty | items judged |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['variant']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['empty']} | {r['returned']} |")
+        print(
+            f"| {r['variant']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['readable']:.2f} | {r['empty']} "
+            f"| {r['returned']} |"
+        )
     return rows
 
 
-def score(name: str, store: Store, embedder, labels: dict, floor: list[str]) -> dict:
-    hits = returned = wanted = found = empty = silent = 0
+def score(name: str, store: Store, embedder, labels: dict, every: list[str], faults=None) -> dict:
+    """One variant's figures over every labelled subject; `every` is every stored insight's text."""
+    hits = returned = wanted = found = empty = silent = readable = shown = 0
     for subject, label in labels.items():
-        texts = [item.insight.text for item in matching.topic_digest(store, embedder, subject, *ALL_TIME, 20)]
+        items = matching.topic_digest(store, embedder, subject, *ALL_TIME, 20)
+        texts = [item.insight.text for item in items]
+        shown += len(items)
+        readable += sum(not faults(i.insight.text, i.insight.quote) for i in items) if faults else 0
         about = [t for t in texts if any(p in t for p in label["yes"])]
         judged = [t for t in texts if not any(p in t for p in label["either"]) or t in about]
         hits, returned = hits + len(about), returned + len(judged)
-        reachable = [t for t in floor if any(p in t for p in label["yes"])]
+        reachable = [t for t in every if any(p in t for p in label["yes"])]
         wanted, found = wanted + len(reachable), found + sum(t in texts for t in reachable)
         if not label["yes"]:
             silent, empty = silent + 1, empty + (not texts)
@@ -160,6 +186,7 @@ def score(name: str, store: Store, embedder, labels: dict, floor: list[str]) -> 
         "recall": found / wanted,
         "empty": f"{empty} of {silent}",
         "returned": returned,
+        "readable": readable / shown if shown else 1.0,
     }
 
 
