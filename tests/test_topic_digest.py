@@ -186,3 +186,20 @@ def test_the_web_app_asks_follows_and_unfollows_a_subject(install):
 
 def csrf(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_a_weekly_subject_waits_for_sunday_and_gathers_the_week(install, embedder):
+    from podsift.deliver.rank import digest_for
+
+    settings = dataclasses.replace(install, topic_digests="weekly")
+    with Store.open(settings.db_path) as store:
+        ada = store.people.by_email("ada@example.org")
+        store.people.follow_topic(ada.id, "caching")
+        monday = digest_for(store, settings, ada.id, date(2026, 11, 2), embedder)  # the day of the episodes
+        sunday = digest_for(store, settings, ada.id, date(2026, 11, 8), embedder)
+    assert monday.sections == [] and sunday.items == []  # nothing published on Sunday itself
+    (section,) = sunday.sections
+    assert shows_of(section.items) >= {"The Changelog", "Changelog Master"}  # the week's, both days
+    daily = {item.insight.text for item in monday.items}
+    assert any("memory during caching" in text for text in daily)  # Monday's five carried this one...
+    assert not daily & {item.insight.text for item in section.items}  # ...so Sunday's section does not

@@ -112,7 +112,7 @@ def digest_for(
     wanted = recipient.interests or list(settings.interests)  # a person's own interests, else the install's
     interests = embedder(wanted) if wanted else None
     items = choose(candidates, sent, interests, _voted(store, recipient_id))
-    sections = topic_sections(store, settings, recipient_id, day, embedder, _stacked(sent, items))
+    sections = topic_sections(store, settings, recipient_id, day, timezone, embedder, _stacked(sent, items))
     why = "" if keep and (items or sections) else unsettled(store, recipient_id, day, timezone)
     if why:
         return Digest(key, items, provisional=why, sections=sections)
@@ -127,7 +127,13 @@ def digest_for(
 
 
 def topic_sections(
-    store: Store, settings: Settings, recipient_id: int, day: date, embedder: Embedder, sent: np.ndarray
+    store: Store,
+    settings: Settings,
+    recipient_id: int,
+    day: date,
+    timezone: str,
+    embedder: Embedder,
+    sent: np.ndarray,
 ) -> list[TopicSection]:
     """The day's section for each topic the recipient follows that has something new: its insights
     on any followed show published that day (`topic_digests = "weekly"`: in the week ending that
@@ -136,7 +142,6 @@ def topic_sections(
     weekly = settings.topic_digests == "weekly"
     if not topics or (weekly and day.weekday() != SUNDAY):
         return []
-    timezone = store.people.get(recipient_id).timezone or settings.timezone
     start = day_bounds(day - timedelta(days=6 if weekly else 0), timezone)[0]
     end = day_bounds(day, timezone)[1]
     sections = []
