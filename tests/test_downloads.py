@@ -171,3 +171,31 @@ def test_a_bad_certificate_is_reported_as_a_tls_error(settings, certificate):
         httpd.shutdown()
         httpd.server_close()
     assert "TLS error" in str(caught.value) and "certificate" in str(caught.value)
+
+
+def test_measuring_the_cache_while_downloads_finish_beside_it_never_fails(settings):
+    """A download that completes removes its .part.tag while the scan measures the cache for the
+    next one (a real `podsift scan` once died of it): a file gone between listing and reading its
+    size counts for nothing."""
+    from podsift.ingest.fetch import cache_used
+
+    folder = settings.audio_dir
+    folder.mkdir(parents=True)
+    stop, churned = threading.Event(), [0]
+
+    def finish_downloads():
+        while not stop.is_set():
+            tag = folder / f"{churned[0] % 50}.mp3.part.tag"
+            tag.write_text('"etag"')
+            tag.unlink()
+            churned[0] += 1
+
+    churn = threading.Thread(target=finish_downloads)
+    churn.start()
+    try:
+        for _ in range(3000):
+            assert cache_used(settings) >= 0
+    finally:
+        stop.set()
+        churn.join()
+    assert churned[0] > 100  # the race was run, not missed

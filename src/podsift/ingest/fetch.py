@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -66,9 +67,18 @@ def audio_path(settings: Settings, episode: Episode) -> Path:
 
 
 def cache_used(settings: Settings) -> int:
-    """Bytes in the audio cache, partial downloads included."""
-    folder = settings.audio_dir
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.exists() else 0
+    """Bytes in the audio cache, partial downloads included. A file removed while it is measured
+    (a download beside this one finishing, a transcribed episode's audio going) counts for nothing."""
+    if not settings.audio_dir.exists():
+        return 0
+    used = 0
+    with os.scandir(settings.audio_dir) as entries:
+        for entry in entries:
+            try:
+                used += entry.stat().st_size if entry.is_file() else 0
+            except FileNotFoundError:
+                continue
+    return used
 
 
 def no_room(settings: Settings, episode: Episode, reserved: int = 0) -> str:
