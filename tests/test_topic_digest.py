@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 
 from podsift.cli import main
 from podsift.deliver.mail import SmtpServer, topic_feed_url
+from podsift.deliver.rank import digest_for
 from podsift.deliver.topic import initials, topic_digest
 from podsift.insights.extract import Extractor
 from podsift.models import FeedItem
@@ -189,8 +190,6 @@ def csrf(page: str) -> str:
 
 
 def test_a_weekly_subject_waits_for_sunday_and_gathers_the_week(install, embedder):
-    from podsift.deliver.rank import digest_for
-
     settings = dataclasses.replace(install, topic_digests="weekly")
     with Store.open(settings.db_path) as store:
         ada = store.people.by_email("ada@example.org")

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from . import __version__
 from .deliver.mail import SmtpServer, feed_url, topic_feed_url
-from .deliver.rank import day_bounds, day_over, digest_day, digest_for, stored_digests, yesterday
+from .deliver.rank import day_over, days_bounds, digest_day, digest_for, stored_digests, yesterday
 from .deliver.render import (
     clock,
     digest_html,
@@ -464,7 +464,7 @@ def topic(subject, since, until, limit, fmt):
     first = since.date() if since else last - timedelta(days=6)
     if first > last:
         raise PodsiftError(f"--since {first} is after --until {last}: give the earlier day first")
-    start, end = day_bounds(first, settings.timezone)[0], day_bounds(last, settings.timezone)[1]
+    start, end = days_bounds(first, last, settings.timezone)
     with _store(settings) as store:
         items = topic_digest(store, MiniLM(), subject, start, end, limit)
     render = {"text": topic_text, "markdown": topic_markdown, "html": topic_html, "json": topic_json}[fmt]

@@ -18,6 +18,12 @@ class DigestItem:
     also: list[StoredInsight] = field(default_factory=list)
 
 
+def told_before(sent, vector) -> bool:
+    """Whether `vector` is the same idea (cosine at least SAME_IDEA) as a row of `sent`, the vectors
+    of what the reader was sent before (none: an empty matrix, or None)."""
+    return sent is not None and len(sent) > 0 and float((sent @ vector).max()) >= SAME_IDEA
+
+
 def merge_same(items: list[DigestItem], candidate: StoredInsight) -> bool:
     """Whether an item already tells `candidate`'s idea (cosine at least SAME_IDEA); if it does and
     `candidate` is from another show, that show is named on the item (heard there too)."""

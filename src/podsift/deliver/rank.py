@@ -19,7 +19,7 @@ from ..insights.embed import Embedder
 from ..models import StoredInsight
 from ..settings import Settings, zone
 from ..store import Store
-from .items import SAME_IDEA, DigestItem, merge_same
+from .items import DigestItem, merge_same, told_before
 from .topic import topic_digest
 
 DIGEST_SIZE = 5
@@ -50,6 +50,11 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) of a calendar day in a time zone, as aware datetimes."""
     start = datetime.combine(day, time.min, tzinfo=zone(timezone))
     return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone(timezone))
+
+
+def days_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """[start, end) of the days from `first` to `last`, both included, in a time zone."""
+    return day_bounds(first, timezone)[0], day_bounds(last, timezone)[1]
 
 
 @dataclass
@@ -142,8 +147,7 @@ def topic_sections(
     weekly = settings.topic_digests == "weekly"
     if not topics or (weekly and day.weekday() != SUNDAY):
         return []
-    start = day_bounds(day - timedelta(days=6 if weekly else 0), timezone)[0]
-    end = day_bounds(day, timezone)[1]
+    start, end = days_bounds(day - timedelta(days=6 if weekly else 0), day, timezone)
     sections = []
     for topic in topics:
         items = topic_digest(store, embedder, topic.query, start, end, SECTION_SIZE, sent)
@@ -205,7 +209,7 @@ def choose(
     items: list[DigestItem] = []
     per_show: dict[int, int] = {}
     for score, c in ranked:
-        if score < MIN_SCORE or (len(sent) and float((sent @ c.vector).max()) >= SAME_IDEA):
+        if score < MIN_SCORE or told_before(sent, c.vector):
             continue
         if merge_same(items, c):
             continue

@@ -29,7 +29,7 @@ import numpy as np
 from ..insights.embed import Embedder
 from ..models import StoredInsight
 from ..store import Store
-from .items import SAME_IDEA, DigestItem, merge_same
+from .items import DigestItem, merge_same, told_before
 
 MIN_SCORE = 0.12  # lower than the daily five's: the reader asked for this subject, so being on it counts
 POOL = 200  # insights whose sentences are compared: the closest by passage vector
@@ -98,19 +98,16 @@ def _query(embedder: Embedder, topic: str) -> tuple[np.ndarray, np.ndarray]:
 def _matches(store, embedder, insights, query, words, topic, acronym) -> list[Match]:
     """The insights with a sentence about the topic, each with its best such sentence's cosine."""
     named = re.compile(rf"\b{acronym}s?\b") if acronym else None
-    spelled = [i for i in insights if named and named.search(i.text)]
-    respell = {i.id for i in spelled}
-    stored = store.insights.sentence_vectors([i.id for i in insights if i.id not in respell])
-    respelled = embedder([s for i in spelled for s in SENTENCE_END.split(named.sub(topic, i.text))]) if spelled else []
-    found, at = [], 0
+    spelled = {i.id: SENTENCE_END.split(named.sub(topic, i.text)) for i in insights if named and named.search(i.text)}
+    stored = store.insights.sentence_vectors([i.id for i in insights if i.id not in spelled])
+    if spelled:  # embedded at once, then dealt out to their insights in order
+        vectors = embedder([s for sentences in spelled.values() for s in sentences])
+        at = np.cumsum([0] + [len(sentences) for sentences in spelled.values()])
+        stored |= {insight_id: vectors[at[n] : at[n + 1]] for n, insight_id in enumerate(spelled)}
+    found = []
     for insight in insights:
-        if insight.id in respell:
-            count = len(SENTENCE_END.split(named.sub(topic, insight.text)))
-            sentences, at = respelled[at : at + count], at + count
-        else:
-            sentences = stored.get(insight.id)
-            sentences = sentences if sentences is not None else insight.vector[None, :]
-        about = _about(sentences, query, words)
+        sentences = stored.get(insight.id)
+        about = _about(sentences if sentences is not None else insight.vector[None, :], query, words)
         if about >= ABOUT:
             found.append(Match(insight, about))
     return found
@@ -138,8 +135,7 @@ def _expanded(matches: list[Match], query: np.ndarray) -> list[Match]:
 def _distinct(matches: list[Match], limit: int, sent: np.ndarray | None) -> list[DigestItem]:
     items: list[DigestItem] = []
     for match in sorted(matches, key=lambda m: m.key, reverse=True):
-        vector = match.insight.vector
-        if sent is not None and len(sent) and float((sent @ vector).max()) >= SAME_IDEA:
+        if told_before(sent, match.insight.vector):
             continue
         if not merge_same(items, match.insight) and len(items) < limit:
             items.append(DigestItem(match.insight))

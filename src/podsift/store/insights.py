@@ -15,7 +15,7 @@ from ..models import StoredInsight
 from . import rows
 from .db import Database, marks
 from .episodes import MAX_ID, Episodes
-from .rows import blob, half, iso, now
+from .rows import blob, half, iso, matrix, now
 from .transcripts import Transcripts, index
 
 MAX_SEARCH_WORDS = 20
@@ -116,9 +116,7 @@ class Insights:
                 f"SELECT embedding FROM insights WHERE id IN ({marks(len(chunk))}) AND embedding IS NOT NULL", chunk
             )
         ]
-        if not vectors:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.frombuffer(b"".join(bytes(v) for v in vectors), dtype=np.float32).reshape(len(vectors), -1)
+        return matrix(vectors)
 
     # -- topics: every followed show's insights, by meaning -------------------------------------
 
@@ -131,10 +129,7 @@ class Insights:
             "AND e.show_id IN (SELECT show_id FROM subscriptions)",
             (iso(since), iso(until), min_score),
         )
-        if not found:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        vectors = np.frombuffer(b"".join(bytes(r[1]) for r in found), dtype=np.float32).reshape(len(found), -1)
-        return np.array([r[0] for r in found], dtype=np.int64), vectors
+        return np.array([r[0] for r in found], dtype=np.int64), matrix([r[1] for r in found])
 
     def naming(self, word: str, limit: int = 500) -> list[int]:
         """Ids of insights on followed shows whose text has `word` (the full-text index: stems too)."""
@@ -146,13 +141,13 @@ class Insights:
         them have none)."""
         found = {}
         for chunk in _chunks(ids, 500):
-            for insight_id, data, embedding in self.db.all(
-                f"SELECT id, sentence_vectors, embedding FROM insights WHERE id IN ({marks(len(chunk))}) "
+            for insight_id, data, size in self.db.all(
+                f"SELECT id, sentence_vectors, length(embedding) FROM insights WHERE id IN ({marks(len(chunk))}) "
                 "AND sentence_vectors IS NOT NULL AND embedding IS NOT NULL",
                 chunk,
             ):
-                dimensions = len(bytes(embedding)) // 4  # the model's: float32 vectors of the same size
-                vectors = np.frombuffer(bytes(data), dtype=np.float16).reshape(-1, dimensions)
+                # The model's dimensions, from the float32 embedding's size in bytes (not the embedding itself).
+                vectors = np.frombuffer(bytes(data), dtype=np.float16).reshape(-1, size // 4)
                 found[insight_id] = vectors.astype(np.float32)
         return found
 

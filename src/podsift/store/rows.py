@@ -101,6 +101,13 @@ def blob(vector) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
 
 
+def matrix(blobs: list) -> np.ndarray:
+    """Stored embeddings (`blob`'s bytes) as one float32 matrix, a vector per row; (0, 0) for none."""
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.frombuffer(b"".join(bytes(b) for b in blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+
 def half(vectors) -> bytes | None:
     """Sentence vectors as the store keeps them: float16 bytes, half the room, the same cosines to 3 places."""
     return None if vectors is None or not len(vectors) else np.asarray(vectors, dtype=np.float16).tobytes()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from ..deliver.rank import day_bounds, digest_items
+from ..deliver.rank import days_bounds, digest_items
 from ..deliver.render import digests_atom
 from ..deliver.topic import topic_digest
 from ..settings import zone
@@ -36,8 +36,7 @@ def subject(request: Request):
         until = datetime.now(zone(timezone)).date()
         since = until - timedelta(days=days - 1)
         if query:
-            start, end = day_bounds(since, timezone)[0], day_bounds(until, timezone)[1]
-            context["items"] = topic_digest(store, app.embedder, query, start, end)
+            context["items"] = topic_digest(store, app.embedder, query, *days_bounds(since, until, timezone))
         followed = next((t for t in store.people.topics(uid) if t.query.lower() == query.lower()), None)
         linked = {s.id for s in store.shows.followed(uid)}
         votes = store.insights.votes(uid)
