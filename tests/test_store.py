@@ -238,6 +238,28 @@ def test_votes_replace_each_other(store):
         store.insights.vote(me, first.id + 100, 1)
 
 
+def test_votes_add_up_per_show_for_the_order_episodes_are_transcribed_in(store):
+    _, (first, second) = extracted(store)
+    _, (other, _) = extracted(store, url="https://b/feed", guid="ep-2")
+    me, bo = store.people.local(), store.people.add("bo@example.org")[0].id
+    assert store.insights.votes_by_show() == {}
+    store.insights.vote(me, first.id, 1)
+    store.insights.vote(bo, second.id, 1)
+    store.insights.vote(me, other.id, -1)
+    shows = {i.id: store.episodes.get(i.episode_id).show_id for i in (first, other)}
+    assert store.insights.votes_by_show() == {shows[first.id]: 2, shows[other.id]: -1}
+
+
+def test_speech_speed_is_what_recent_speech_to_text_got_through_per_second(store):
+    assert store.transcripts.speech_speed() is None
+    for n, (audio, work) in enumerate([(600.0, 60.0), (300.0, 10.0)]):
+        _, episode_id = episode(store, guid=f"s{n}")
+        store.transcripts.save(episode_id, Transcript([Segment(0, audio, "Words.")], source="whisper"), work)
+    _, published = episode(store, guid="p")
+    store.transcripts.save(published, Transcript([Segment(0, 900, "Words.")], source="publisher"), 0.01)
+    assert store.transcripts.speech_speed() == 900.0 / 70.0  # the publisher's transcript is not speech-to-text
+
+
 def test_search_finds_insights_with_every_word_and_passages_that_hold_them_between_sentences(store):
     extracted(store)
     found = store.insights.search("glacier downhill", store.people.local())

@@ -21,6 +21,7 @@ from .deliver.mail import SmtpServer, deliver_email
 from .deliver.rank import Digest, digest_for
 from .errors import PodsiftError, describe
 from .ingest.fetch import best_transcript_links, download_audio, expected_bytes, fetch_transcript, no_room
+from .ingest.plan import FIRST_SPEED, Budget, by_value, value
 from .ingest.scan import FeedResult, due, fetch_feed, settle
 from .insights.cards import CardReport, edit_cards
 from .insights.embed import Embedder
@@ -46,7 +47,7 @@ class ScanReport:
     feeds: list[FeedResult] = field(default_factory=list)
     reused: int = 0  # episodes whose publisher transcript was used
     transcribed: int = 0  # episodes transcribed from audio
-    deferred: int = 0  # downloads left for the next scan: no room in the audio cache or on the disk
+    deferred: int = 0  # episodes left for the next scan: no room in the cache or on the disk, or no time left
     failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
     extracted: int = 0  # episodes whose insights were extracted
     insights: int = 0
@@ -207,20 +208,29 @@ def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episod
 
 
 def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanReport) -> None:
-    """Download audio in worker threads while this thread transcribes each file as it lands."""
-    ready = _resume_downloaded(ctx)
-    pending = sorted(queued, key=lambda e: e.published_at or EPOCH)
+    """Download audio in worker threads while this thread transcribes each file as it lands, the
+    most valuable episodes first and, with a time budget, only those expected to fit in it."""
+    budget = Budget(ctx.settings.scan.time_budget * 60, ctx.store.transcripts.speech_speed() or FIRST_SPEED)
+    votes = ctx.store.insights.votes_by_show()
+    ready = sorted(_resume_downloaded(ctx), key=lambda item: value(item[0], votes), reverse=True)
+    pending = by_value(queued, votes)
     total = sum(e.duration for e in pending + [e for e, _ in ready])
     ctx.reporter.start("Downloads", len(pending))
     ctx.reporter.start("Transcribing", round(total), "audio s")
+    waiting: list[Episode] = []  # downloaded, but past the budget
     with ThreadPoolExecutor(ctx.settings.scan.download_workers, thread_name_prefix="download") as pool:
         running: dict[Future, Episode] = {}
         wait_reason = ""
         try:
             while True:
-                wait_reason = _submit_downloads(ctx, pool, pending, running)
+                promised = sum(budget.work(e) for e in [*running.values(), *(e for e, _ in ready)])
+                wait_reason = _submit_downloads(ctx, pool, pending, running, budget, promised)
                 if ready:
-                    _transcribe_one(ctx, *ready.pop(0), report)
+                    episode, path = ready.pop(0)
+                    if budget.fits(episode):
+                        _transcribe_one(ctx, episode, path, report, budget)
+                    else:
+                        waiting.append(episode)
                     continue
                 if not running:
                     break
@@ -230,9 +240,10 @@ def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanRep
         except BaseException:
             ctx.stop.set()  # before the pool waits for its threads: they abort at their next chunk
             raise
-    report.deferred = len(pending)
-    if pending:
-        ctx.reporter.note(f"{len(pending)} downloads wait for the next scan: {wait_reason}")
+    report.deferred = len(pending) + len(waiting)
+    if report.deferred:
+        why = budget.reason() if waiting else wait_reason
+        ctx.reporter.note(f"{report.deferred} episodes wait for the next scan: {why}")
 
 
 @contextmanager
@@ -353,16 +364,22 @@ def _resume_downloaded(ctx: Context) -> list[tuple[Episode, Path]]:
     return ready
 
 
-def _submit_downloads(ctx: Context, pool, pending: list[Episode], running: dict) -> str:
-    """Start downloads while workers and room allow; returns why the next one waits, if it does."""
+def _submit_downloads(
+    ctx: Context, pool, pending: list[Episode], running: dict, budget: Budget, promised: float
+) -> str:
+    """Start downloads while workers, room and the time budget allow (`promised`: the seconds of
+    transcription already waiting or downloading); returns why the next one waits, if it does."""
     while pending and len(running) < ctx.settings.scan.download_workers:
         reserved = sum(expected_bytes(e) for e in running.values())
         why = no_room(ctx.settings, pending[0], reserved)
+        if not why and not budget.fits(pending[0], promised):
+            why = budget.reason()
         if why:
             return why
         episode = pending.pop(0)
         if ctx.claim(episode, "new"):  # else another scan took it since it was listed
             running[pool.submit(_download, ctx, episode)] = episode
+            promised += budget.work(episode)
         else:
             ctx.reporter.advance("Downloads")
     return ""
@@ -386,7 +403,7 @@ def _downloaded(ctx: Context, episode: Episode, future: Future, report: ScanRepo
     return [(episode, path)]
 
 
-def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanReport) -> None:
+def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanReport, budget: Budget) -> None:
     done = [0.0]
 
     def progress(seconds: float) -> None:
@@ -406,6 +423,7 @@ def _transcribe_one(ctx: Context, episode: Episode, path: Path, report: ScanRepo
     report.transcribed += 1
     report.audio_seconds += transcript.duration
     report.transcribe_seconds += seconds
+    budget.record(transcript.duration, seconds)
     if not ctx.settings.audio.keep:
         path.unlink(missing_ok=True)
 

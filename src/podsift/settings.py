@@ -130,6 +130,9 @@ class ScanSettings:
     feed_workers: int = at_least(1, default=8)  # feeds fetched at once
     per_host: int = at_least(1, default=2)  # requests at once to one host
     download_workers: int = at_least(1, default=3)  # audio downloads running beside transcription
+    # Minutes a scan may spend; 0: no limit. Episodes are taken most valuable first, each only if it is
+    # expected to finish in what is left, and the rest wait for the next scan.
+    time_budget: float = at_least(0, default=0.0)
 
 
 @dataclass(frozen=True)

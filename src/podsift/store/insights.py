@@ -207,6 +207,16 @@ class Insights:
             (recipient_id, insight_id, 1 if vote > 0 else -1, now()),
         )
 
+    def votes_by_show(self) -> dict[int, int]:
+        """show id -> its insights' votes up less its votes down, from every reader: which shows'
+        episodes are likeliest to be worth transcribing first."""
+        return dict(
+            self.db.all(
+                "SELECT e.show_id, sum(f.vote) FROM feedback f JOIN insights i ON i.id = f.insight_id "
+                "JOIN episodes e ON e.id = i.episode_id GROUP BY e.show_id"
+            )
+        )
+
     def votes(self, recipient_id: int) -> dict[int, int]:
         """insight id -> vote, for one recipient."""
         return dict(self.db.all("SELECT insight_id, vote FROM feedback WHERE recipient_id = %s", (recipient_id,)))

@@ -40,6 +40,16 @@ class Transcripts:
                 index(self.db, "sentence", episode_id, [(seg.start, seg.text) for seg in transcript.segments])
             self.episodes.set_state(episode_id, "transcribed", release=True)
 
+    def speech_speed(self, recent: int = 20) -> float | None:
+        """Audio seconds speech-to-text got through per second of work over the last `recent`
+        transcriptions, or None before the first: what a scan's time budget expects of the next."""
+        row = self.db.one(
+            "SELECT sum(audio_seconds), sum(work_seconds) FROM (SELECT audio_seconds, work_seconds FROM transcripts "
+            "WHERE source = 'whisper' AND work_seconds > 0 ORDER BY created_at DESC LIMIT %s) recent",
+            (recent,),
+        )
+        return float(row[0]) / float(row[1]) if row and row[1] else None
+
     def exists(self, episode_id: int) -> bool:
         return self.db.one("SELECT 1 FROM transcripts WHERE episode_id = %s", (episode_id,)) is not None
 
