@@ -68,7 +68,7 @@ def main() -> None:
     episodes = sorted(options.feeds.glob("*/*.mp3"))[: options.limit or None]
     fw = WhisperModel(str(bundled_model_path()), device="cpu", compute_type="int8")  # its README's CPU example
     podsift = WhisperTranscriber(TranscribeSettings())
-    podsift.transcribe.whisper(episodes[0])  # loads the model and warms both code paths' caches
+    podsift.transcribe(episodes[0])  # loads the model and warms both code paths' caches
     baseline(fw, episodes[0])
 
     rows = []
@@ -80,7 +80,7 @@ def main() -> None:
         order = ["faster-whisper", "podsift"] if n % 2 == 0 else ["podsift", "faster-whisper"]
         for system in order:
             started = time.perf_counter()
-            text = baseline(fw, path) if system == "faster-whisper" else podsift.transcribe.whisper(path).text
+            text = baseline(fw, path) if system == "faster-whisper" else podsift.transcribe(path).text
             runs[system] = (time.perf_counter() - started, errors(reference, words(text)))
         rows.append({"episode": path.stem, "audio_s": seconds, "words": len(reference), **_row(runs)})
         rows[-1].update(_rates(rows[-1]))
