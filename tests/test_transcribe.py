@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import wave
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,6 @@ from podsift.transcribe import whisper as stt
 from podsift.transcribe.pcm import SAMPLE_RATE, Pcm
 from podsift.transcribe.whisper import (
     merged,
-    packed_chunks,
-    samples_within,
     sections,
     speech_spans,
     uncovered,
@@ -53,19 +50,6 @@ def test_audio_is_cut_in_pauses_into_even_sections_one_round_per_worker():
     assert len(sections(speech, 30.0, 105.0, workers=2)) == 3  # four would leave less than 30 s of speech each
     assert sections([(1.0, 20.0)], 120.0, 25.0, workers=2) == [(0.0, 25.0)]
     assert sections([], 30.0, 12.0, workers=2) == [(0.0, 12.0)]
-
-
-def test_speech_is_packed_end_to_end_into_whisper_windows_of_whole_spans():
-    second = SAMPLE_RATE
-    # Spans of 12, 12, 10 and 31 s of speech: 12 + 12 fit a window, the 10 s would make it 34 s.
-    chunks = packed_chunks([12 * second, 12 * second, 10 * second, 31 * second])
-    assert chunks == [{"start": 0, "end": 24}, {"start": 24, "end": 34}, {"start": 34, "end": 65}]
-    assert packed_chunks([5 * second]) == [{"start": 0, "end": 5}]
-
-
-def test_a_sections_speech_is_counted_in_samples_from_its_start():
-    speech = [(1.0, 4.0), (9.5, 12.0), (20.0, 25.0)]
-    assert samples_within(speech, (10.0, 22.0)) == [(0, 2 * SAMPLE_RATE), (10 * SAMPLE_RATE, 12 * SAMPLE_RATE)]
 
 
 def test_uncovered_speech_is_found_and_breaths_are_ignored():
@@ -168,13 +152,6 @@ def test_speech_found_window_by_window_is_the_speech_found_at_once(episode, monk
     assert len(windowed) == len(whole)
     assert np.abs(np.array(windowed) - np.array(whole)).max() <= 0.4
     assert all(any(s <= start + 0.1 <= e for s, e in windowed) for start in starts)
-
-
-def test_speech_found_on_two_threads_is_the_speech_found_on_one(episode, monkeypatch):
-    path, _ = episode
-    monkeypatch.setattr(stt, "VAD_WINDOW_S", 3.0)  # several windows, each thread takes some
-    with Pcm.decode(path) as pcm, ThreadPoolExecutor(2) as pool:
-        assert speech_spans(pcm, pool.map) == speech_spans(pcm)
 
 
 def test_speech_the_first_pass_left_out_is_found_again(whisper, episode):

