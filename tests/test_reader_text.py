@@ -178,3 +178,16 @@ def test_a_passage_is_one_speaker_s_thought(embedder):
     for c in found:
         assert not (claim in c.quote and answer in c.quote), c.quote  # never two speakers' thoughts in one
     assert any(claim in c.quote and reason in c.quote for c in found)  # one speaker's sentences do join
+
+
+def test_a_sentence_is_judged_the_same_whether_its_numbers_are_spelled_or_written():
+    # Whisper writes the same speech either way from one run to the next; a verbless opening of
+    # 13 spoken words stands alone in both spellings, and one of 7 in neither.
+    rest = " It was called a law of road congestion. The new space filled up."
+    for opening in (
+        "Twenty percent more seats, roughly twenty percent more riders within about five years.",
+        "20% more seats, roughly 20% more riders within about 5 years.",
+    ):
+        assert faults(opening + rest) == [], opening
+    for opening in ("Thirty degrees warmer, by about noon.", "30° warmer, by about noon."):
+        assert "points back" in faults(opening + rest), opening

@@ -110,6 +110,7 @@ SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+")
 PUNCTUATION = re.compile(r"[,.;:!?()—–-]")
 RUN_ON = 30  # words without a punctuation mark: no edited sentence runs this long unbroken
 FRAGMENT = 4  # words: a sentence shorter than this, alone at an end, is a fragment ("Then.", "Twenty-nine.")
+SPOKEN_SIGN = re.compile(r"(?<=\d)[%°]|[$€£](?=\d)")  # a sign read as a word of its own: percent, degrees, dollars
 EARLY = 5  # words: a third-person pronoun this early in a passage points back at something unsaid
 
 
@@ -162,7 +163,7 @@ def faults(text: str) -> list[str]:
         found.append("broken off")
     if not re.search(r"[.!][\"'”’)]*$", text.strip()) or any(CUT_OFF.search(x) for x in sentences):
         found.append("unfinished")
-    elif len(sentences) > 1 and len(last.split()) < FRAGMENT:
+    elif len(sentences) > 1 and spoken_length(last) < FRAGMENT:
         found.append("ends on a fragment")
     if ASIDE.search(text) or re.search(r"\b(?:you know|um+|uh+)\b", text, re.I):
         found.append("filler")
@@ -176,12 +177,18 @@ def dangles(text: str) -> bool:
     return bool(POINTS_BACK_OPENING.match(text))
 
 
+def spoken_length(sentence: str) -> int:
+    """Words as said: "10%" is two, as "ten percent" is, so that the length rules judge a sentence
+    the same however speech-to-text wrote its numbers."""
+    return len(sentence.split()) + len(SPOKEN_SIGN.findall(sentence))
+
+
 def _points_back(sentence: str) -> bool:
     words = sentence.split()
     return (
         dangles(sentence)
-        or len(words) < FRAGMENT
-        or (len(words) <= FRAGMENT_OPENING and not VERB.search(sentence))
+        or spoken_length(sentence) < FRAGMENT
+        or (spoken_length(sentence) <= FRAGMENT_OPENING and not VERB.search(sentence))
         or bool(THIRD_PERSON.search(" ".join(words[:EARLY])))
         or bool(POINTS_AT.search(sentence))
         or bool(RECALLS.search(sentence))
