@@ -210,7 +210,9 @@ def reuse_publisher_transcripts(ctx: Context, report: ScanReport) -> list[Episod
 def download_and_transcribe(ctx: Context, queued: list[Episode], report: ScanReport) -> None:
     """Download audio in worker threads while this thread transcribes each file as it lands, the
     most valuable episodes first and, with a time budget, only those expected to fit in it."""
-    budget = Budget(ctx.settings.scan.time_budget * 60, ctx.store.transcripts.speech_speed() or FIRST_SPEED)
+    minutes = ctx.settings.scan.time_budget
+    speed = (ctx.store.transcripts.speech_speed() if minutes else None) or FIRST_SPEED  # only a budget asks
+    budget = Budget(minutes * 60, speed)
     votes = ctx.store.insights.votes_by_show()
     ready = sorted(_resume_downloaded(ctx), key=lambda item: value(item[0], votes), reverse=True)
     pending = by_value(queued, votes)

@@ -184,11 +184,11 @@ def spoken_length(sentence: str) -> int:
 
 
 def _points_back(sentence: str) -> bool:
-    words = sentence.split()
+    words, length = sentence.split(), spoken_length(sentence)
     return (
         dangles(sentence)
-        or spoken_length(sentence) < FRAGMENT
-        or (spoken_length(sentence) <= FRAGMENT_OPENING and not VERB.search(sentence))
+        or length < FRAGMENT
+        or (length <= FRAGMENT_OPENING and not VERB.search(sentence))
         or bool(THIRD_PERSON.search(" ".join(words[:EARLY])))
         or bool(POINTS_AT.search(sentence))
         or bool(RECALLS.search(sentence))
